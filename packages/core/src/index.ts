@@ -1,0 +1,7 @@
+export { abortErrorOf, sleep, throwIfAborted } from './abort.js';
+export { Backoff, type BackoffOptions } from './backoff.js';
+export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
+export { type EventMap, TypedEmitter } from './events.js';
+export { type LogFn, type Logger, resolveLogger, silentLogger } from './logger.js';
+export { LATENCY_BUCKETS_SECONDS, MetricsFactory, type MetricsOptions, metricName } from './metrics.js';
+export { type RetryOptions, retry } from './retry.js';

@@ -1,0 +1,40 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const pkg = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
+
+// Tests import packages by their public names; point those names at the sources so tests need no build.
+const alias = [
+  { find: /^@pbxkit\/esl\/testing$/, replacement: pkg('esl/src/testing/index.ts') },
+  { find: /^@pbxkit\/ami\/testing$/, replacement: pkg('ami/src/testing/index.ts') },
+  { find: /^@pbxkit\/(core|esl|ami|cdr|storage)$/, replacement: pkg('$1/src/index.ts') },
+];
+
+// .ci/run sets PBXKIT_TEST_REPORT to a path to get machine-readable totals besides the usual output.
+const report = process.env.PBXKIT_TEST_REPORT;
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    reporters: report ? ['default', ['json', { outputFile: report }]] : ['default'],
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: ['packages/*/test/**/*.int.test.ts', 'examples/*/test/**/*.int.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+    ],
+  },
+});
