@@ -1,4 +1,10 @@
 export { abortErrorOf, sleep, throwIfAborted } from './abort.js';
+export {
+  BoundedAsyncQueue,
+  type BoundedAsyncQueueOptions,
+  type OverflowPolicy,
+  QueueOverflowError,
+} from './async-queue.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
 export { type EventMap, TypedEmitter } from './events.js';
