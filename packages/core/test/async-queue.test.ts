@@ -20,18 +20,22 @@ describe('BoundedAsyncQueue', () => {
 
   it('property: never holds more than capacity; drop-oldest keeps the newest items', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 300 }), async (capacity, n) => {
-        const queue = new BoundedAsyncQueue<number>({ capacity });
-        for (let i = 0; i < n; i++) {
-          queue.push(i);
-          expect(queue.size).toBeLessThanOrEqual(capacity);
-        }
-        queue.end();
-        const got = await drain(queue);
-        const keep = Math.min(n, capacity);
-        expect(got).toEqual(Array.from({ length: keep }, (_, i) => n - keep + i));
-        expect(queue.dropped).toBe(n - keep);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 0, max: 300 }),
+        async (capacity, n) => {
+          const queue = new BoundedAsyncQueue<number>({ capacity });
+          for (let i = 0; i < n; i++) {
+            queue.push(i);
+            expect(queue.size).toBeLessThanOrEqual(capacity);
+          }
+          queue.end();
+          const got = await drain(queue);
+          const keep = Math.min(n, capacity);
+          expect(got).toEqual(Array.from({ length: keep }, (_, i) => n - keep + i));
+          expect(queue.dropped).toBe(n - keep);
+        },
+      ),
     );
   });
 
