@@ -1,2 +1,19 @@
-/** @pbxkit/ami is being built: see its README for what is coming. */
-export const PACKAGE_STATUS = 'planned' as const;
+export {
+  AmiActionError,
+  AmiAuthError,
+  AmiConfigParseError,
+  AmiConnectionError,
+  AmiInvalidActionError,
+  AmiProtocolError,
+  AmiTimeoutError,
+} from './errors.js';
+export { commandOutput } from './protocol/command-output.js';
+export { AmiMessage, type AmiMessageType } from './protocol/message.js';
+export { type AmiBanner, AmiParser, type AmiParserOptions } from './protocol/parser.js';
+export {
+  type AmiActionFields,
+  type AmiFieldValue,
+  MAX_ACTION_HEADERS,
+  MAX_ACTION_LINE_BYTES,
+  serializeAction,
+} from './protocol/serialize.js';

@@ -1,0 +1,47 @@
+import { AmiParser } from '@pbxkit/ami';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fixtureNames, rx } from './fixtures.js';
+
+/** What a consumer observes: each message's fields, text and classification, plus the banner. */
+function observe(chunks: Buffer[]): unknown {
+  const parser = new AmiParser();
+  const msgs = chunks.flatMap((c) => parser.feed(c));
+  return {
+    banner: parser.banner,
+    msgs: msgs.map((m) => ({ type: m.type, name: m.name, id: m.actionId, e: m.entries(), t: m.text })),
+  };
+}
+
+function split(bytes: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let prev = 0;
+  for (const p of points) {
+    chunks.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  chunks.push(bytes.subarray(prev));
+  return chunks;
+}
+
+describe('AmiParser chunking (property)', () => {
+  for (const name of fixtureNames()) {
+    it(`any chunking of ${name} yields the same messages as one feed`, () => {
+      const bytes = rx(name);
+      const whole = observe([bytes]);
+      fc.assert(
+        fc.property(fc.array(fc.nat(), { maxLength: 40 }), (cuts) => {
+          expect(observe(split(bytes, cuts))).toEqual(whole);
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
+
+  it('byte-at-a-time feeding of the largest capture yields the same messages', () => {
+    const bytes = rx('28-originate-async-success');
+    const single = [...bytes].map((b) => Buffer.from([b]));
+    expect(observe(single)).toEqual(observe([bytes]));
+  });
+});
