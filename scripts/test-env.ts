@@ -1,3 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 /**
  * Where integration tests find the real services that `scripts/with-test-services.sh` started.
  * A missing variable means the tests were run without that script: say so instead of failing obscurely.
@@ -11,4 +15,14 @@ export function testDatabaseUrl(): string {
     );
   }
   return url;
+}
+
+/** The captured real traffic in `../shared/fixtures` beside the checkout (see its README). */
+export const FIXTURES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures');
+
+/** Bytes of one fixture file, e.g. `fixture('esl', '04-api-status.txt')`. */
+export function fixture(...parts: string[]): Buffer {
+  const path = join(FIXTURES_DIR, ...parts);
+  if (!existsSync(path)) throw new Error(`fixture ${path} not found: is ../shared beside the checkout?`);
+  return readFileSync(path);
 }
