@@ -1,4 +1,13 @@
 export {
+  AmiClient,
+  type AmiClientEvents,
+  type AmiClientState,
+  type AmiOriginateParams,
+} from './client/client.js';
+export type { AmiEventStreamOptions } from './client/event-hub.js';
+export type { AmiActionOptions, AmiClientOptions } from './client/options.js';
+export type { AmiListResult, AmiOriginateResult } from './client/pending.js';
+export {
   AmiActionError,
   AmiAuthError,
   AmiConfigParseError,

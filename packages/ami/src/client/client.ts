@@ -1,0 +1,442 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Backoff, type Logger, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
+import {
+  AmiActionError,
+  AmiAuthError,
+  AmiConnectionError,
+  AmiInvalidActionError,
+  AmiTimeoutError,
+} from '../errors.js';
+import { commandOutput } from '../protocol/command-output.js';
+import type { AmiMessage } from '../protocol/message.js';
+import type { AmiBanner } from '../protocol/parser.js';
+import { type AmiActionFields, serializeAction } from '../protocol/serialize.js';
+import { AmiConnection } from './connection.js';
+import { type AmiEventStreamOptions, EventHub } from './event-hub.js';
+import { AmiMetrics } from './metrics.js';
+import type { AmiActionOptions, AmiClientOptions } from './options.js';
+import {
+  type AmiListResult,
+  type AmiOriginateResult,
+  type PendingAction,
+  PendingActions,
+  type PendingKind,
+} from './pending.js';
+import { openSocket } from './transport.js';
+
+/** Where the client is in its life. */
+export type AmiClientState = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
+
+/** Events of {@link AmiClient}. */
+export interface AmiClientEvents {
+  /** Every event Asterisk broadcasts (list items returned by `actionList` excepted). */
+  event: (event: AmiMessage) => void;
+  /** Logged in; `reconnected` is true after a lost connection was restored. */
+  connect: (info: { banner: AmiBanner; reconnected: boolean }) => void;
+  /** The connection was lost or closed; pending actions were rejected with `AmiConnectionError`. */
+  disconnect: (err: Error | undefined) => void;
+  /** A reconnection attempt is scheduled in `delayMs`. */
+  reconnecting: (info: { attempt: number; delayMs: number }) => void;
+  /** A failure with no caller to reject: a reconnection attempt, a keepalive, a protocol error. */
+  error: (err: Error) => void;
+}
+
+/** Parameters of {@link AmiClient.originate}, the fields of the `Originate` action. */
+export interface AmiOriginateParams {
+  Channel: string;
+  Context?: string;
+  Exten?: string | number;
+  Priority?: string | number;
+  Application?: string;
+  Data?: string;
+  /** Ring timeout in ms (Asterisk's default 30 000); the action's own timeout is extended past it. */
+  Timeout?: number;
+  CallerID?: string;
+  Account?: string;
+  /** Channel variables: `{ NAME: 'value' }` becomes one `Variable: NAME=value` line each. */
+  Variable?: Record<string, string | number>;
+  /** Default `true`: answer at once and resolve on the `OriginateResponse` event. */
+  Async?: boolean;
+  [field: string]: string | number | boolean | undefined | Record<string, string | number>;
+}
+
+/**
+ * A typed Asterisk Manager Interface client.
+ *
+ * Each action gets a unique ActionID (`<client>-<connection>-<counter>`, never time-based), so any number can
+ * be in flight and every response reaches its caller. Errors are typed: `AmiAuthError`, `AmiActionError`,
+ * `AmiConnectionError`, `AmiTimeoutError`, `AmiProtocolError`.
+ *
+ * @example
+ * ```ts
+ * const ami = new AmiClient({ host: '127.0.0.1', username: 'admin', secret: 'amp111' });
+ * await ami.connect();
+ * ami.onEvent('Hangup', (e) => console.log(e.get('Channel'), e.get('Cause-txt')));
+ * const version = await ami.command('core show version');
+ * const { events: channels } = await ami.actionList({ Action: 'CoreShowChannels' });
+ * await ami.close();
+ * ```
+ */
+export class AmiClient extends TypedEmitter<AmiClientEvents> {
+  /** A random id naming this client in ActionIDs and logs. */
+  readonly clientId = randomBytes(4).toString('hex');
+  private readonly options: AmiClientOptions;
+  private readonly log: Logger;
+  private readonly metrics: AmiMetrics;
+  private readonly pending: PendingActions;
+  private readonly hub = new EventHub();
+  private readonly backoff: Backoff | undefined;
+  private connection: AmiConnection | undefined;
+  private currentState: AmiClientState = 'idle';
+  private connectionSeq = 0;
+  private actionSeq = 0;
+  private lastBanner: AmiBanner | undefined;
+  private connecting: Promise<void> | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private stopReconnecting: AbortController | undefined;
+
+  constructor(options: AmiClientOptions) {
+    super();
+    this.options = options;
+    this.log = resolveLogger(options.logger, { component: 'ami', client: this.clientId });
+    this.metrics = new AmiMetrics(options);
+    this.pending = new PendingActions((action, result) => this.settled(action, result));
+    const reconnect = options.reconnect ?? true;
+    this.backoff = reconnect === false ? undefined : new Backoff(reconnect === true ? {} : reconnect);
+  }
+
+  /** Where the client is: `ready` means logged in and accepting actions. */
+  get state(): AmiClientState {
+    return this.currentState;
+  }
+
+  /** The banner of the current (or last) connection. */
+  get banner(): AmiBanner | undefined {
+    return this.lastBanner;
+  }
+
+  /** Actions written and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Opens the connection, reads the banner and logs in. Rejects with `AmiAuthError` as soon as Asterisk
+   * refuses the login, `AmiConnectionError` when it cannot connect, `AmiTimeoutError` when it takes too long.
+   * Reconnection applies only to a connection that was once established; a failed `connect()` is final.
+   */
+  connect(): Promise<void> {
+    if (this.currentState === 'ready') return Promise.resolve();
+    if (this.connecting) return this.connecting;
+    this.stopReconnecting = new AbortController();
+    this.currentState = 'connecting';
+    this.connecting = this.establish(false).then(
+      () => {
+        this.connecting = undefined;
+      },
+      (err: unknown) => {
+        this.connecting = undefined;
+        this.currentState = 'idle';
+        throw err;
+      },
+    );
+    return this.connecting;
+  }
+
+  /**
+   * Sends an action and resolves with its response. `Response: Error` rejects with `AmiActionError`
+   * (its `message` is Asterisk's `Message:`); no answer in time rejects with `AmiTimeoutError`.
+   */
+  action(fields: AmiActionFields, options: AmiActionOptions = {}): Promise<AmiMessage> {
+    return this.send<AmiMessage>(fields, 'single', options.timeoutMs);
+  }
+
+  /**
+   * Sends an action that answers with an event list (`CoreShowChannels`, `Status`, `SIPpeers`,
+   * `PJSIPShowEndpoints`, `QueueStatus`...) and resolves once the `...Complete` event arrived, with every item.
+   * The item count is checked against `ListItems`; a mismatch rejects with `AmiProtocolError`
+   * (`AMI_LIST_MISMATCH`). The timeout covers the whole list.
+   */
+  actionList(fields: AmiActionFields, options: AmiActionOptions = {}): Promise<AmiListResult> {
+    return this.send<AmiListResult>(fields, 'list', options.timeoutMs);
+  }
+
+  /**
+   * Runs a CLI command and resolves with its output text (lines joined by `\n`, empty lines kept). A command
+   * Asterisk reports as failed rejects with `AmiActionError` whose message is the output.
+   */
+  async command(cli: string, options: AmiActionOptions = {}): Promise<string> {
+    try {
+      return commandOutput(await this.action({ Action: 'Command', Command: cli }, options));
+    } catch (err) {
+      if (err instanceof AmiActionError && err.response.has('Output')) {
+        throw new AmiActionError('Command', err.response, commandOutput(err.response));
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Places a call. With `Async: true` (the default) it resolves on the matching `OriginateResponse` event
+   * and rejects with `AmiActionError` when the call fails (busy, no answer...).
+   */
+  originate(params: AmiOriginateParams, options: AmiActionOptions = {}): Promise<AmiOriginateResult> {
+    const isAsync = params.Async ?? true;
+    const ringMs = typeof params.Timeout === 'number' ? params.Timeout : 30_000;
+    const timeoutMs = options.timeoutMs ?? Math.max(this.actionTimeoutMs, ringMs + 10_000);
+    const fields: AmiActionFields = { ...params, Action: 'Originate', Async: isAsync };
+    if (isAsync) return this.send<AmiOriginateResult>(fields, 'originate', timeoutMs);
+    return this.send<AmiMessage>(fields, 'single', timeoutMs).then((response) => ({
+      response,
+      event: undefined,
+    }));
+  }
+
+  /** Calls `listener` for every event named `name` (any case). Returns the function that unsubscribes. */
+  onEvent(name: string, listener: (event: AmiMessage) => void): () => void {
+    return this.hub.on(name, listener);
+  }
+
+  /**
+   * An async iterator of events with a bounded queue (see `BoundedAsyncQueue` for the overflow policies).
+   * It ends when the client is closed; `break` out of the loop to unsubscribe.
+   *
+   * @example
+   * ```ts
+   * for await (const e of ami.events({ names: ['Newchannel', 'Hangup'], capacity: 1000 })) handle(e);
+   * ```
+   */
+  events(options: AmiEventStreamOptions = {}): AsyncIterableIterator<AmiMessage> {
+    return this.hub.stream(options);
+  }
+
+  /**
+   * Logs off (waiting briefly for `Goodbye`), closes the socket, stops reconnecting, rejects pending actions
+   * with `AmiConnectionError` and ends event streams. Safe to call more than once.
+   */
+  async close(): Promise<void> {
+    if (this.currentState === 'closed') return;
+    const wasReady = this.currentState === 'ready';
+    this.currentState = 'closed';
+    this.stopReconnecting?.abort();
+    this.stopKeepalive();
+    const connection = this.connection;
+    if (connection && !connection.closed) {
+      const gone = new Promise<void>((resolve) => this.once('disconnect', () => resolve()));
+      if (wasReady) {
+        await this.send({ Action: 'Logoff' }, 'single', 2_000, true).catch(() => undefined);
+      }
+      connection.end();
+      const timer = setTimeout(() => connection.destroy(), 2_000);
+      await gone;
+      clearTimeout(timer);
+    }
+    this.pending.rejectAll(new AmiConnectionError('client closed'));
+    this.hub.endStreams();
+  }
+
+  private get actionTimeoutMs(): number {
+    return this.options.actionTimeoutMs ?? 10_000;
+  }
+
+  private nextActionId(): string {
+    return `${this.clientId}-${this.connectionSeq}-${++this.actionSeq}`;
+  }
+
+  private send<T>(
+    fields: AmiActionFields,
+    kind: PendingKind,
+    timeoutMs?: number,
+    internal = false,
+  ): Promise<T> {
+    const connection = this.connection;
+    if (!connection || connection.closed || (!internal && this.currentState !== 'ready')) {
+      return Promise.reject(
+        new AmiConnectionError(`cannot send ${fields.Action}: client is ${this.currentState}`),
+      );
+    }
+    let id = this.nextActionId();
+    const given = fields.ActionID;
+    if (typeof given === 'string' && given.length > 0) {
+      if (this.pending.has(given)) {
+        return Promise.reject(new AmiInvalidActionError(`ActionID ${given} is already in flight`));
+      }
+      id = given;
+    }
+    let wire: string;
+    try {
+      wire = serializeAction(fields, id);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const promise = this.pending.add<T>(id, fields.Action, kind, timeoutMs ?? this.actionTimeoutMs);
+    connection.write(wire);
+    return promise;
+  }
+
+  private settled(action: PendingAction, result: string): void {
+    this.metrics.action(action.action, result, (performance.now() - action.startedAt) / 1000);
+  }
+
+  private async establish(reconnected: boolean): Promise<void> {
+    const { host, port = 5038, tls } = this.options;
+    const connectTimeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    const socket = await openSocket({ host, port, tls, timeoutMs: connectTimeoutMs });
+    this.connectionSeq++;
+    this.actionSeq = 0;
+    let bannerArrived: (banner: AmiBanner) => void = () => {};
+    let connectionLost: (err: Error) => void = () => {};
+    const banner = new Promise<AmiBanner>((resolve) => {
+      bannerArrived = resolve;
+    });
+    const lost = new Promise<never>((_, reject) => {
+      connectionLost = reject;
+    });
+    lost.catch(() => undefined);
+    const connection = new AmiConnection(
+      socket,
+      { maxMessageBytes: this.options.maxMessageBytes },
+      {
+        banner: (b) => bannerArrived(b),
+        message: (m) => this.dispatch(m),
+        closed: (err) => {
+          connectionLost(err ?? new AmiConnectionError(`${host}:${port} closed the connection`));
+          this.onClosed(connection, err);
+        },
+      },
+    );
+    this.connection = connection;
+    try {
+      const timer = setTimeout(
+        () =>
+          connection.destroy(
+            new AmiTimeoutError(
+              `no AMI banner from ${host}:${port} in ${connectTimeoutMs} ms`,
+              connectTimeoutMs,
+            ),
+          ),
+        connectTimeoutMs,
+      );
+      try {
+        this.lastBanner = await Promise.race([banner, lost]);
+      } finally {
+        clearTimeout(timer);
+      }
+      await Promise.race([this.login(), lost]);
+      if (this.currentState === 'closed') throw new AmiConnectionError('client closed while connecting');
+    } catch (err) {
+      connection.destroy(err as Error);
+      throw err;
+    }
+    this.currentState = 'ready';
+    this.startKeepalive();
+    this.log.info({ host, port, version: this.lastBanner.version, reconnected }, 'AMI connected');
+    this.emit('connect', { banner: this.lastBanner, reconnected });
+  }
+
+  private async login(): Promise<void> {
+    const { username, secret, authType = 'plain', events = 'on' } = this.options;
+    const Events = typeof events === 'string' ? events : events.join(',');
+    const fields: AmiActionFields = { Action: 'Login', Username: username, Events };
+    if (authType === 'md5') {
+      const challenge = await this.send<AmiMessage>(
+        { Action: 'Challenge', AuthType: 'MD5' },
+        'single',
+        undefined,
+        true,
+      );
+      const key = createHash('md5')
+        .update(`${challenge.get('Challenge') ?? ''}${secret}`)
+        .digest('hex');
+      Object.assign(fields, { AuthType: 'MD5', Key: key });
+    } else {
+      fields.Secret = secret;
+    }
+    try {
+      await this.send<AmiMessage>(fields, 'single', undefined, true);
+    } catch (err) {
+      if (err instanceof AmiActionError) {
+        throw new AmiAuthError(
+          `login as ${username} refused: ${err.response.get('Message') ?? ''}`,
+          err.response,
+        );
+      }
+      throw err;
+    }
+  }
+
+  private dispatch(message: AmiMessage): void {
+    if (message.type === 'response') {
+      if (!this.pending.onResponse(message)) {
+        this.log.debug({ actionId: message.actionId }, 'AMI response nobody waits for (late or foreign)');
+      }
+      return;
+    }
+    if (message.type !== 'event') {
+      this.log.debug({ first: message.keys[0] }, 'AMI message that is neither response nor event');
+      return;
+    }
+    if (message.actionId !== undefined && this.pending.onEvent(message)) return;
+    this.metrics.event(message.name);
+    this.emit('event', message);
+    this.hub.dispatch(message);
+  }
+
+  private onClosed(connection: AmiConnection, err: Error | undefined): void {
+    if (this.connection !== connection) return;
+    this.stopKeepalive();
+    const reason = new AmiConnectionError(`AMI connection lost${err ? `: ${err.message}` : ''}`, {
+      cause: err,
+    });
+    this.pending.rejectAll(reason);
+    const wasReady = this.currentState === 'ready';
+    this.log.warn({ err: err?.message }, 'AMI connection closed');
+    this.emit('disconnect', err);
+    if (wasReady && this.backoff) {
+      this.currentState = 'reconnecting';
+      void this.reconnectLoop();
+    } else if (wasReady) {
+      this.currentState = 'idle';
+    }
+  }
+
+  private async reconnectLoop(): Promise<void> {
+    const backoff = this.backoff as Backoff;
+    const signal = this.stopReconnecting?.signal;
+    backoff.reset();
+    while (this.currentState === 'reconnecting') {
+      const delayMs = backoff.next();
+      this.emit('reconnecting', { attempt: backoff.attempt, delayMs });
+      try {
+        await sleep(delayMs, signal);
+        if (this.currentState !== 'reconnecting') return;
+        await this.establish(true);
+        this.metrics.reconnected();
+        return;
+      } catch (err) {
+        if (signal?.aborted) return;
+        this.log.warn({ err: (err as Error).message }, 'AMI reconnection failed');
+        this.emit('error', err as Error);
+      }
+    }
+  }
+
+  private startKeepalive(): void {
+    const every = this.options.keepaliveMs ?? 30_000;
+    if (!(every > 0)) return;
+    this.keepaliveTimer = setInterval(() => {
+      this.action({ Action: 'Ping' }, { timeoutMs: every }).catch((err: Error) => {
+        if (err instanceof AmiTimeoutError) {
+          this.emit('error', err);
+          this.connection?.destroy(err);
+        }
+      });
+    }, every);
+    this.keepaliveTimer.unref?.();
+  }
+
+  private stopKeepalive(): void {
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
+  }
+}

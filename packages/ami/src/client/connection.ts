@@ -1,0 +1,94 @@
+import type { Socket } from 'node:net';
+import { AmiConnectionError } from '../errors.js';
+import type { AmiMessage } from '../protocol/message.js';
+import { type AmiBanner, AmiParser, type AmiParserOptions } from '../protocol/parser.js';
+
+/** What an {@link AmiConnection} reports to its owner. */
+export interface ConnectionHandlers {
+  banner(banner: AmiBanner): void;
+  message(message: AmiMessage): void;
+  /** The socket is gone; `err` says why when it was not a clean close. Called once. */
+  closed(err: Error | undefined): void;
+}
+
+/**
+ * One socket and its parser: turns bytes into messages and batches writes. Writes issued in the same tick
+ * leave in one `socket.write`, so a burst of actions costs one system call instead of one each.
+ */
+export class AmiConnection {
+  private readonly parser: AmiParser;
+  private pending = '';
+  private flushScheduled = false;
+  private bannerSeen = false;
+  private failure: Error | undefined;
+  private isClosed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    parserOptions: AmiParserOptions,
+    private readonly handlers: ConnectionHandlers,
+  ) {
+    this.parser = new AmiParser(parserOptions);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => {
+      this.failure ??= new AmiConnectionError(`socket error: ${err.message}`, { cause: err });
+    });
+    socket.on('close', () => {
+      this.isClosed = true;
+      this.handlers.closed(this.failure);
+    });
+  }
+
+  /** True once the socket closed. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Queues `data` for the socket; it is written at the end of the current tick. */
+  write(data: string): void {
+    if (this.isClosed) return;
+    this.pending += data;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
+    }
+  }
+
+  /** Flushes queued writes, then half-closes the socket; the peer's close follows. */
+  end(): void {
+    this.flush();
+    this.socket.end();
+  }
+
+  /** Closes at once, recording `err` as the reason handed to `closed`. */
+  destroy(err?: Error): void {
+    if (err) this.failure ??= err;
+    this.socket.destroy();
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || this.isClosed) return;
+    const data = this.pending;
+    this.pending = '';
+    this.socket.write(data);
+  };
+
+  private onData(chunk: Buffer): void {
+    let messages: AmiMessage[];
+    try {
+      messages = this.parser.feed(chunk);
+    } catch (err) {
+      this.destroy(err as Error);
+      return;
+    }
+    if (!this.bannerSeen && this.parser.banner) {
+      this.bannerSeen = true;
+      this.handlers.banner(this.parser.banner);
+    }
+    for (const message of messages) {
+      if (this.isClosed) return;
+      this.handlers.message(message);
+    }
+  }
+}

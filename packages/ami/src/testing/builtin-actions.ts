@@ -1,0 +1,145 @@
+import { createHash, randomInt } from 'node:crypto';
+import type { AmiMessage } from '../protocol/message.js';
+import type { FakeAmiSession, FakeFields } from './fake-session.js';
+
+/** Handles one action on a `FakeAsterisk`; returning fields sends them as a `Response: Success`. */
+export type FakeActionHandler = (
+  action: AmiMessage,
+  session: FakeAmiSession,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that wrote its own reply returns nothing
+) => void | FakeFields | Promise<void | FakeFields>;
+
+/** What a `Command` handler returns: output text, or a failed command's output. */
+export type FakeCommandResult = string | { error: true; output: string };
+
+/** The state the built-in handlers read: users, commands, timing. */
+export interface BuiltinContext {
+  users: ReadonlyMap<string, string>;
+  commands: ReadonlyMap<string, FakeCommandResult | ((cli: string) => FakeCommandResult)>;
+  loginFailureDelayMs: number;
+  startedAt: number;
+  setTimer(fn: () => void, ms: number): void;
+}
+
+function secondsSince(start: number): number {
+  return Math.floor((Date.now() - start) / 1000);
+}
+
+function loginAccepted(ctx: BuiltinContext, action: AmiMessage, session: FakeAmiSession): boolean {
+  const username = action.get('Username') ?? '';
+  const secret = ctx.users.get(username);
+  if (secret === undefined) return false;
+  if ((action.get('AuthType') ?? '').toLowerCase() === 'md5') {
+    if (!session.challenge) return false;
+    const key = createHash('md5').update(`${session.challenge}${secret}`).digest('hex');
+    return key === action.get('Key');
+  }
+  return action.get('Secret') === secret;
+}
+
+/** The actions every fake server answers unless a test overrides them. */
+export function builtinActions(ctx: BuiltinContext): Map<string, FakeActionHandler> {
+  const handlers = new Map<string, FakeActionHandler>();
+
+  handlers.set('login', (action, session) => {
+    if (session.authenticated) {
+      session.respond(action, undefined, 'Already authenticated');
+      return;
+    }
+    if (!loginAccepted(ctx, action, session)) {
+      // Asterisk sleeps a second before refusing, then drops the session.
+      ctx.setTimer(() => {
+        session.error(action, 'Authentication failed');
+        session.end();
+      }, ctx.loginFailureDelayMs);
+      return;
+    }
+    session.authenticated = true;
+    session.username = action.get('Username');
+    const events = (action.get('Events') ?? 'on').toLowerCase();
+    session.eventsOn = events !== 'off' && events !== 'no' && events !== 'false' && events !== '0';
+    session.respond(action, undefined, 'Authentication accepted');
+    if (session.eventsOn) {
+      const up = secondsSince(ctx.startedAt);
+      session.event('FullyBooted', {
+        Privilege: 'system,all',
+        Uptime: up,
+        LastReload: up,
+        Status: 'Fully Booted',
+      });
+    }
+  });
+
+  handlers.set('challenge', (action, session) => {
+    if ((action.get('AuthType') ?? '').toLowerCase() !== 'md5') {
+      session.error(action, 'Must specify AuthType');
+      return;
+    }
+    session.challenge ??= String(randomInt(1, 2 ** 31 - 1));
+    return { Challenge: session.challenge };
+  });
+
+  handlers.set('logoff', (action, session) => {
+    session.write(
+      `Response: Goodbye\r\n${action.get('ActionID') ? `ActionID: ${action.get('ActionID')}\r\n` : ''}`,
+    );
+    session.write('Message: Thanks for all the fish.\r\n\r\n');
+    session.end();
+  });
+
+  handlers.set('ping', () => ({ Ping: 'Pong', Timestamp: (Date.now() / 1000).toFixed(6) }));
+
+  handlers.set('command', (action, session) => {
+    const cli = action.get('Command') ?? '';
+    if (cli === '') {
+      session.error(action, 'No command provided');
+      return;
+    }
+    const entry = ctx.commands.get(cli);
+    const result: FakeCommandResult =
+      entry === undefined
+        ? {
+            error: true,
+            output: `No such command '${cli}' (type 'core show help ${cli}' for other possible commands)`,
+          }
+        : typeof entry === 'function'
+          ? entry(cli)
+          : entry;
+    const failed = typeof result !== 'string';
+    const output = (failed ? result.output : result).replace(/\n$/, '').split('\n');
+    const id = action.get('ActionID');
+    session.write(
+      `Response: ${failed ? 'Error' : 'Success'}\r\n${id ? `ActionID: ${id}\r\n` : ''}` +
+        `Message: Command output follows\r\n${output.map((l) => `Output: ${l}\r\n`).join('')}\r\n`,
+    );
+  });
+
+  handlers.set('originate', (action, session) => {
+    const isAsync = ['true', 'yes', '1', 'on'].includes((action.get('Async') ?? '').toLowerCase());
+    if (!action.get('Channel')) {
+      session.error(action, 'Channel not specified');
+      return;
+    }
+    if (!isAsync) {
+      session.respond(action, undefined, 'Originate successfully queued');
+      return;
+    }
+    session.respond(action, undefined, 'Originate successfully queued');
+    const callerId = action.get('CallerID') ?? '';
+    const match = /^(.*?)\s*<([^>]*)>$/.exec(callerId);
+    session.event('OriginateResponse', [
+      ['Privilege', 'call,all'],
+      ['ActionID', action.get('ActionID') ?? ''],
+      ['Response', 'Success'],
+      ['Channel', `${action.get('Channel')}-00000001;1`],
+      ['Context', action.get('Context') ?? ''],
+      ['Exten', action.get('Exten') ?? ''],
+      ['Reason', '4'],
+      ['Uniqueid', `fake-${Date.now()}.${session.id}`],
+      ['CallerIDNum', match ? (match[2] as string) : callerId],
+      ['CallerIDName', match ? (match[1] as string).replace(/^"|"$/g, '') : ''],
+    ]);
+  });
+
+  return handlers;
+}

@@ -1,0 +1,224 @@
+import net from 'node:net';
+import { TypedEmitter } from '@pbxkit/core';
+import type { AmiMessage } from '../protocol/message.js';
+import { AmiParser } from '../protocol/parser.js';
+import {
+  type BuiltinContext,
+  builtinActions,
+  type FakeActionHandler,
+  type FakeCommandResult,
+} from './builtin-actions.js';
+import { FakeAmiSession, type FakeFields } from './fake-session.js';
+
+/** Options of {@link FakeAsterisk}. */
+export interface FakeAsteriskOptions {
+  /** `manager.conf` users: name → secret. Default `{ admin: 'secret' }`. */
+  users?: Record<string, string>;
+  /** The greeting line. Default `Asterisk Call Manager/11.0.0`, what Asterisk 22 sends. */
+  banner?: string;
+  /**
+   * How long a refused login waits before `Response: Error` and the close. Asterisk waits 1 s (the default);
+   * tests usually pass something small.
+   */
+  loginFailureDelayMs?: number;
+  /** Address to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** Port; default 0 (any free port, read it from `port` after `start()`). */
+  port?: number;
+}
+
+/** Events of {@link FakeAsterisk}, for tests that wait on what the client did. */
+export interface FakeAsteriskEvents {
+  /** A client connected. */
+  session: (session: FakeAmiSession) => void;
+  /** An action arrived (before it is handled). */
+  action: (action: AmiMessage, session: FakeAmiSession) => void;
+}
+
+const DEFAULT_COMMANDS: Record<string, FakeCommandResult> = {
+  'core show version':
+    'Asterisk 22.10.1 built by root @ vm on a x86_64 running Linux on 2026-11-23 07:18:10 UTC',
+};
+
+/**
+ * A fake Asterisk Manager Interface over real TCP, faithful to Asterisk 22's bytes: the banner with no blank
+ * line after it, `Login` (plain and MD5 challenge) with the refused login answered late and the socket
+ * closed, `Logoff` with `Goodbye`, `Ping`, `Command` with `Output:` lines, async `Originate` with its
+ * `OriginateResponse`, `Permission denied` before login and `Invalid/unknown command` for the rest. Tests add
+ * their own actions with {@link FakeAsterisk.onAction}, CLI output with {@link FakeAsterisk.onCommand}, and
+ * broadcast events with {@link FakeAsterisk.emitEvent}.
+ *
+ * @example
+ * ```ts
+ * import { FakeAsterisk } from '@pbxkit/ami/testing';
+ * const fake = new FakeAsterisk({ users: { admin: 'pw' }, loginFailureDelayMs: 10 });
+ * await fake.start();
+ * fake.onAction('CoreShowChannels', (action, session) => {
+ *   session.sendList(action, 'CoreShowChannel', [{ Channel: 'PJSIP/100-00000001' }]);
+ * });
+ * const ami = new AmiClient({ host: fake.host, port: fake.port, username: 'admin', secret: 'pw' });
+ * ```
+ */
+export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
+  /** Every action received, in order, from every session. */
+  readonly actions: AmiMessage[] = [];
+  private readonly server: net.Server;
+  private readonly sessionSet = new Set<FakeAmiSession>();
+  private readonly handlers: Map<string, FakeActionHandler>;
+  private readonly commands = new Map<string, FakeCommandResult | ((cli: string) => FakeCommandResult)>();
+  private readonly users: Map<string, string>;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly options: FakeAsteriskOptions;
+  private sessionSeq = 0;
+  private address: net.AddressInfo | undefined;
+
+  constructor(options: FakeAsteriskOptions = {}) {
+    super();
+    this.options = options;
+    this.users = new Map(Object.entries(options.users ?? { admin: 'secret' }));
+    for (const [cli, out] of Object.entries(DEFAULT_COMMANDS)) this.commands.set(cli, out);
+    const ctx: BuiltinContext = {
+      users: this.users,
+      commands: this.commands,
+      loginFailureDelayMs: options.loginFailureDelayMs ?? 1000,
+      startedAt: Date.now(),
+      setTimer: (fn, ms) => {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          fn();
+        }, ms);
+        this.timers.add(timer);
+      },
+    };
+    this.handlers = builtinActions(ctx);
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  /** Starts listening; resolves once the port is known. */
+  async start(): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.address = this.server.address() as net.AddressInfo;
+    return this;
+  }
+
+  /** The address listened on. */
+  get host(): string {
+    return this.address?.address ?? this.options.host ?? '127.0.0.1';
+  }
+
+  /** The port listened on (after `start()`). */
+  get port(): number {
+    if (!this.address) throw new Error('FakeAsterisk.start() has not completed');
+    return this.address.port;
+  }
+
+  /** The connections currently open. */
+  get sessions(): ReadonlySet<FakeAmiSession> {
+    return this.sessionSet;
+  }
+
+  /**
+   * Handles action `name` (any case) with `handler`, replacing a built-in one. Return fields to answer
+   * `Response: Success` with them, or write through the session (`respond`, `error`, `sendList`, `event`).
+   */
+  onAction(name: string, handler: FakeActionHandler): this {
+    this.handlers.set(name.toLowerCase(), handler);
+    return this;
+  }
+
+  /** Output of CLI command `cli` for the `Command` action; `{ error: true, output }` for a failing one. */
+  onCommand(cli: string, result: FakeCommandResult | ((cli: string) => FakeCommandResult)): this {
+    this.commands.set(cli, result);
+    return this;
+  }
+
+  /** Sends event `name` to every logged-in session that has events on. */
+  emitEvent(name: string, fields?: FakeFields): void {
+    for (const session of this.sessionSet) {
+      if (session.authenticated && session.eventsOn) session.event(name, fields);
+    }
+  }
+
+  /** Resolves with the next action named `name` (any case) that arrives. */
+  nextAction(name: string): Promise<AmiMessage> {
+    const wanted = name.toLowerCase();
+    return new Promise((resolve) => {
+      const listener = (action: AmiMessage): void => {
+        if (action.name.toLowerCase() !== wanted) return;
+        this.off('action', listener);
+        resolve(action);
+      };
+      this.on('action', listener);
+    });
+  }
+
+  /** Resolves with the next session to connect. */
+  nextSession(): Promise<FakeAmiSession> {
+    return new Promise((resolve) => this.once('session', resolve));
+  }
+
+  /** Drops every connection at once, as a crash or restart of Asterisk would. */
+  dropConnections(): void {
+    for (const session of this.sessionSet) session.destroy();
+  }
+
+  /** Closes every connection and stops listening. */
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.dropConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    const session = new FakeAmiSession(++this.sessionSeq, socket);
+    this.sessionSet.add(session);
+    const parser = new AmiParser({ expectBanner: false });
+    socket.on('close', () => this.sessionSet.delete(session));
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      let actions: AmiMessage[];
+      try {
+        actions = parser.feed(chunk);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      for (const action of actions) void this.handle(action, session);
+    });
+    socket.write(`${this.options.banner ?? 'Asterisk Call Manager/11.0.0'}\r\n`);
+    this.emit('session', session);
+  }
+
+  private async handle(action: AmiMessage, session: FakeAmiSession): Promise<void> {
+    this.actions.push(action);
+    this.emit('action', action, session);
+    const name = action.get('Action') ?? '';
+    const lower = name.toLowerCase();
+    if (name === '') {
+      session.error(action, 'Missing action in request');
+      return;
+    }
+    if (!session.authenticated && lower !== 'login' && lower !== 'logoff' && lower !== 'challenge') {
+      session.error(action, 'Permission denied');
+      return;
+    }
+    const handler = this.handlers.get(lower);
+    if (!handler) {
+      session.error(
+        action,
+        `Invalid/unknown command: ${name}. Use Action: ListCommands to show available commands.`,
+      );
+      return;
+    }
+    const reply = await handler(action, session);
+    if (reply !== undefined) session.respond(action, reply);
+  }
+}

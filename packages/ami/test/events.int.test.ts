@@ -1,0 +1,162 @@
+import { AmiConnectionError, type AmiMessage } from '@pbxkit/ami';
+import { describe, expect, it } from 'vitest';
+import { rx } from './fixtures.js';
+import { connected, newRegistry, rejectionOf, startFake } from './helpers.js';
+
+/** The events of a capture, as raw wire blocks (everything after the banner that starts with `Event:`). */
+function capturedEvents(name: string): string {
+  return rx(name)
+    .toString('utf8')
+    .split('\r\n\r\n')
+    .filter((block) => block.startsWith('Event: ') && !block.includes('\r\nActionID: '))
+    .map((block) => `${block}\r\n\r\n`)
+    .join('');
+}
+
+describe('AmiClient events', () => {
+  it('emits every broadcast event, per-name listeners match any case', async () => {
+    const fake = await startFake();
+    const client = await connected(fake);
+    const all: string[] = [];
+    const varsets: AmiMessage[] = [];
+    client.on('event', (e) => all.push(e.name));
+    const off = client.onEvent('varset', (e) => varsets.push(e));
+    const session = [...fake.sessions][0];
+    session?.write(capturedEvents('28-originate-async-success'));
+    await client.action({ Action: 'Ping' });
+    expect(all.length).toBeGreaterThan(30);
+    expect(all).toContain('Newchannel');
+    expect(varsets.map((e) => `${e.get('Variable')}=${e.get('Value')}`)).toContain('FOO=bar');
+    off();
+    session?.write(capturedEvents('28-originate-async-success'));
+    const countBefore = varsets.length;
+    await client.action({ Action: 'Ping' });
+    expect(varsets.length).toBe(countBefore);
+  });
+
+  it('streams events through an async iterator, filtered by name, ending on close', async () => {
+    const fake = await startFake();
+    const client = await connected(fake);
+    const stream = client.events({ names: ['Hangup', 'Newchannel'] });
+    fake.emitEvent('Newchannel', { Channel: 'PJSIP/100-1' });
+    fake.emitEvent('VarSet', { Variable: 'X' });
+    fake.emitEvent('Hangup', { Channel: 'PJSIP/100-1', Cause: 16 });
+    const seen: string[] = [];
+    for await (const e of stream) {
+      seen.push(`${e.name}:${e.get('Channel')}`);
+      if (e.name === 'Hangup') break;
+    }
+    expect(seen).toEqual(['Newchannel:PJSIP/100-1', 'Hangup:PJSIP/100-1']);
+
+    const second = client.events();
+    fake.emitEvent('PeerStatus', { Peer: 'PJSIP/100' });
+    const first = await second.next();
+    expect(first.value?.name).toBe('PeerStatus');
+    await client.close();
+    expect(await second.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('bounds a slow consumer’s queue with drop-oldest by default', async () => {
+    const fake = await startFake();
+    const client = await connected(fake);
+    const stream = client.events({ capacity: 3 });
+    for (let i = 0; i < 10; i++) fake.emitEvent('UserEvent', { UserEvent: `n${i}` });
+    await client.action({ Action: 'Ping' });
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) got.push((await stream.next()).value?.get('UserEvent') ?? '');
+    expect(got).toEqual(['n7', 'n8', 'n9']);
+  });
+
+  it('counts actions, latency, events by name and reconnects in the registry', async () => {
+    const registry = newRegistry();
+    const fake = await startFake();
+    const client = await connected(fake, { registry });
+    fake.emitEvent('Newchannel', {});
+    fake.emitEvent('Newchannel', {});
+    await client.action({ Action: 'Ping' });
+    await rejectionOf(client.action({ Action: 'Nope' }));
+    const reconnected = new Promise((resolve) => client.once('connect', resolve));
+    fake.dropConnections();
+    await reconnected;
+    const text = await registry.metrics();
+    expect(text).toContain('pbxkit_ami_actions_total{action="Ping",result="success"} 1');
+    expect(text).toContain('pbxkit_ami_actions_total{action="Nope",result="error"} 1');
+    expect(text).toContain('pbxkit_ami_action_duration_seconds_count{action="Ping"} 1');
+    expect(text).toContain('pbxkit_ami_events_total{event="Newchannel"} 2');
+    expect(text).toContain('pbxkit_ami_reconnects_total 1');
+  });
+});
+
+describe('AmiClient connection life', () => {
+  it('reconnects with backoff after a drop, logs in again and serves actions', async () => {
+    const fake = await startFake();
+    const client = await connected(fake);
+    const reconnecting: number[] = [];
+    client.on('reconnecting', (info) => reconnecting.push(info.attempt));
+    const back = new Promise<{ reconnected: boolean }>((resolve) => client.once('connect', resolve));
+    const disconnected = new Promise((resolve) => client.once('disconnect', resolve));
+    fake.dropConnections();
+    await disconnected;
+    expect(client.state).toBe('reconnecting');
+    expect(await rejectionOf(client.action({ Action: 'Ping' }))).toBeInstanceOf(AmiConnectionError);
+    expect((await back).reconnected).toBe(true);
+    expect(reconnecting[0]).toBe(1);
+    expect(fake.actions.filter((a) => a.name === 'Login')).toHaveLength(2);
+    const pong = await client.action({ Action: 'Ping' });
+    expect(pong.actionId?.startsWith(`${client.clientId}-2-`)).toBe(true);
+  });
+
+  it('keeps retrying while the server is away and reports each failure', async () => {
+    const fake = await startFake();
+    const client = await connected(fake);
+    const errors: Error[] = [];
+    let refuse = 2;
+    fake.on('session', (session) => {
+      if (refuse-- > 0) session.destroy();
+    });
+    client.on('error', (err) => errors.push(err));
+    const back = new Promise((resolve) => client.once('connect', resolve));
+    fake.dropConnections();
+    await back;
+    expect(errors.length).toBe(2);
+    expect(errors.every((e) => e instanceof AmiConnectionError)).toBe(true);
+  });
+
+  it('pings to keep alive and drops a connection whose ping goes unanswered', async () => {
+    const fake = await startFake();
+    let answer = true;
+    fake.onAction('Ping', (action, session) => {
+      if (answer) session.respond(action, { Ping: 'Pong' });
+    });
+    const client = await connected(fake, { keepaliveMs: 40 });
+    await fake.nextAction('Ping');
+    answer = false;
+    const timedOut = new Promise<Error>((resolve) => client.once('error', resolve));
+    const back = new Promise((resolve) => client.once('connect', resolve));
+    const err = await timedOut;
+    expect(err.name).toBe('AmiTimeoutError');
+    answer = true;
+    await back;
+    expect(fake.actions.filter((a) => a.name === 'Login')).toHaveLength(2);
+  });
+
+  it('logs off gracefully on close and then refuses actions', async () => {
+    const fake = await startFake();
+    const client = await connected(fake);
+    await client.close();
+    expect(fake.actions.at(-1)?.name).toBe('Logoff');
+    expect(client.state).toBe('closed');
+    expect(await rejectionOf(client.action({ Action: 'Ping' }))).toBeInstanceOf(AmiConnectionError);
+    await client.close();
+  });
+
+  it('drops the connection on a protocol violation instead of buffering without bound', async () => {
+    const fake = await startFake();
+    const client = await connected(fake, { maxMessageBytes: 4096, reconnect: false });
+    const disconnected = new Promise<Error | undefined>((resolve) => client.once('disconnect', resolve));
+    [...fake.sessions][0]?.write(`Event: Flood\r\nData: ${'x'.repeat(10_000)}`);
+    const err = await disconnected;
+    expect(err?.name).toBe('AmiProtocolError');
+    expect(client.state).toBe('idle');
+  });
+});
