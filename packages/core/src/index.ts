@@ -1,3 +1,4 @@
+export type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export { abortErrorOf, sleep, throwIfAborted } from './abort.js';
 export {
   BoundedAsyncQueue,

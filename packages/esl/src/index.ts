@@ -1,4 +1,17 @@
 export {
+  EslClient,
+  type EslClientEvents,
+  type EslClientOptions,
+  type EslClientState,
+  type EslLogLine,
+} from './client.js';
+export {
+  type CommandOptions,
+  type EslCommandEvents,
+  EslCommandSet,
+  type ExecuteOptions,
+} from './commands.js';
+export {
   EslAccessDeniedError,
   EslAuthError,
   EslCommandError,
@@ -21,3 +34,11 @@ export {
   type HeaderList,
 } from './protocol/serialize.js';
 export { decodeHeaderValue, encodeHeaderValue } from './protocol/url-codec.js';
+export {
+  type CallRow,
+  type ChannelRow,
+  type FreeSwitchStatus,
+  parseShowJson,
+  parseStatus,
+  type RegistrationRow,
+} from './realtime.js';
