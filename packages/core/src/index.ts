@@ -1,4 +1,4 @@
-export type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+export { type Counter, type Gauge, type Histogram, Registry } from 'prom-client';
 export { abortErrorOf, sleep, throwIfAborted } from './abort.js';
 export {
   BoundedAsyncQueue,
