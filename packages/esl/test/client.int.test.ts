@@ -5,6 +5,7 @@ import {
   EslAccessDeniedError,
   EslAuthError,
   EslClient,
+  type EslClientEvents,
   type EslClientOptions,
   EslCommandError,
   EslConnectionError,
@@ -14,11 +15,14 @@ import {
 } from '../src/index.js';
 import { FakeFreeSwitch } from '../src/testing/index.js';
 
-function once<T extends unknown[]>(
-  emitter: { once(event: string, fn: (...args: T) => void): unknown },
-  event: string,
-) {
-  return new Promise<T>((resolve) => emitter.once(event, (...args: T) => resolve(args)));
+function once<K extends keyof EslClientEvents>(
+  client: EslClient,
+  event: K,
+): Promise<Parameters<EslClientEvents[K]>> {
+  return new Promise((resolve) => {
+    const listener = (...args: Parameters<EslClientEvents[K]>) => resolve(args);
+    client.once(event, listener as never);
+  });
 }
 
 describe('EslClient against FakeFreeSwitch over loopback TCP', () => {
@@ -139,7 +143,7 @@ describe('EslClient against FakeFreeSwitch over loopback TCP', () => {
       const iterator = c.events({ capacity: 10 });
       const byName: EslEvent[] = [];
       c.onEvent('sofia::register', (e) => byName.push(e));
-      const received = once<[EslEvent]>(c, 'event');
+      const received = once(c, 'event');
       fake.emitEvent('CHANNEL_ANSWER', { 'Unique-ID': 'u-1', 'Caller-Caller-ID-Name': 'José %d ☎' });
       const [event] = await received;
       expect(event.name).toBe('CHANNEL_ANSWER');
@@ -190,7 +194,7 @@ describe('EslClient against FakeFreeSwitch over loopback TCP', () => {
       'event json CHANNEL_ANSWER',
       'filter Unique-ID keep',
     ]);
-    const event = once<[EslEvent]>(c, 'event');
+    const event = once(c, 'event');
     fake.emitEvent('CHANNEL_ANSWER', { 'Unique-ID': 'keep' });
     expect((await event)[0].headers['Unique-ID']).toBe('keep');
     expect(await registry.metrics()).toContain('pbxkit_esl_reconnects_total 1');
@@ -214,7 +218,7 @@ describe('EslClient against FakeFreeSwitch over loopback TCP', () => {
     const c = client({ watchdog: { intervalMs: 10, timeoutMs: 30 }, reconnect: { minMs: 1, maxMs: 5 } });
     await c.connect();
     hang = true;
-    const [err] = await once<[Error]>(c, 'disconnected');
+    const [err] = await once(c, 'disconnected');
     hang = false;
     expect(err.message).toContain('watchdog');
     await once(c, 'connected');
@@ -261,7 +265,7 @@ describe('EslClient against FakeFreeSwitch over loopback TCP', () => {
     const c = client();
     await c.connect();
     await c.log(6);
-    const line = once<[{ level: number; text: string }]>(c, 'log');
+    const line = once(c, 'log');
     fake.emitLog(4, 'something happened\n');
     const [got] = await line;
     expect(got.level).toBe(4);
