@@ -220,7 +220,7 @@ describe('EslClient against FakeFreeSwitch over loopback TCP', () => {
     hang = true;
     const [err] = await once(c, 'disconnected');
     hang = false;
-    expect(err.message).toContain('watchdog');
+    expect(err?.message).toContain('watchdog');
     await once(c, 'connected');
     expect(c.state).toBe('connected');
   });
