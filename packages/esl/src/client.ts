@@ -8,7 +8,7 @@ import {
   resolveLogger,
   retry,
 } from '@pbxkit/core';
-import { type EslCommandEvents, EslCommandSet } from './commands.js';
+import { createCommandMetrics, type EslCommandEvents, EslCommandSet } from './commands.js';
 import { EslConnection } from './connection.js';
 import { EslAccessDeniedError, EslAuthError, EslConnectionError, EslTimeoutError } from './errors.js';
 import type { EslEvent, EslEventFormat } from './protocol/event.js';
@@ -129,26 +129,7 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
     this.bgapiTimeoutMs = options.bgapiTimeoutMs ?? 300_000;
     this.log_ = resolveLogger(options.logger, { component: 'esl-client', host: this.host, port: this.port });
     const factory = new MetricsFactory('esl', options.registry);
-    this.metrics = {
-      commands: factory.counter({
-        what: 'commands',
-        unit: 'total',
-        help: 'Event socket commands by name and result',
-        labelNames: ['command', 'result'],
-      }),
-      latency: factory.histogram({
-        what: 'command_duration',
-        unit: 'seconds',
-        help: 'Event socket command round trip',
-        labelNames: ['command'],
-      }),
-      events: factory.counter({
-        what: 'events',
-        unit: 'total',
-        help: 'Events received by name',
-        labelNames: ['name'],
-      }),
-    };
+    this.metrics = createCommandMetrics(factory);
     this.clientMetrics = {
       reconnects: factory.counter({ what: 'reconnects', unit: 'total', help: 'Successful reconnections' }),
       up: factory.gauge({ what: 'connection', unit: 'up', help: '1 while connected and authenticated' }),

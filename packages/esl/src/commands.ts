@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Counter, type EventMap, type Histogram, TypedEmitter } from '@pbxkit/core';
+import { type Counter, type EventMap, type Histogram, type MetricsFactory, TypedEmitter } from '@pbxkit/core';
 import type { EslConnection } from './connection.js';
 import { EslCommandError, EslConnectionError, EslTimeoutError } from './errors.js';
 import type { EslEvent, EslEventFormat } from './protocol/event.js';
@@ -29,6 +29,8 @@ export interface ExecuteOptions extends CommandOptions {
   async?: boolean;
   /** `loops`: run the application this many times. */
   loops?: number;
+  /** The `Event-UUID` to tag the execution with (FreeSWITCH echoes it as `Application-UUID`). Default: random. */
+  eventUuid?: string;
   /**
    * Wait for the `CHANNEL_EXECUTE_COMPLETE` of this application and resolve with it (this needs the channel's
    * events: `myevents`, or a subscription to CHANNEL_EXECUTE_COMPLETE). Default: true in an outbound
@@ -54,6 +56,30 @@ export interface CommandMetrics {
   commands?: Counter<'command' | 'result'>;
   latency?: Histogram<'command'>;
   events?: Counter<'name'>;
+}
+
+/** The command and event metrics, shared by every client and session registered in one registry. */
+export function createCommandMetrics(factory: MetricsFactory): CommandMetrics {
+  return {
+    commands: factory.counter({
+      what: 'commands',
+      unit: 'total',
+      help: 'Event socket commands by name and result',
+      labelNames: ['command', 'result'],
+    }),
+    latency: factory.histogram({
+      what: 'command_duration',
+      unit: 'seconds',
+      help: 'Event socket command round trip',
+      labelNames: ['command'],
+    }),
+    events: factory.counter({
+      what: 'events',
+      unit: 'total',
+      help: 'Events received by name',
+      labelNames: ['name'],
+    }),
+  };
 }
 
 /**
@@ -163,7 +189,7 @@ export abstract class EslCommandSet<
    * (`Application-Response` tells how it ended), matched by an `Event-UUID` this client sets.
    */
   async execute(app: string, arg?: string, options: ExecuteOptions = {}): Promise<EslEvent | undefined> {
-    const eventUuid = randomUUID();
+    const eventUuid = options.eventUuid ?? randomUUID();
     const headers: Record<string, string | number> = { 'call-command': 'execute', 'execute-app-name': app };
     if (options.loops !== undefined) headers.loops = options.loops;
     if (options.eventLock) headers['event-lock'] = 'true';

@@ -42,3 +42,10 @@ export {
   parseStatus,
   type RegistrationRow,
 } from './realtime.js';
+export {
+  EslServer,
+  type EslServerEvents,
+  type EslServerOptions,
+  EslSession,
+  type EslSessionEvents,
+} from './server.js';

@@ -11,6 +11,7 @@ import {
   EslConnectionError,
   type EslEvent,
   EslInvalidCommandError,
+  EslProtocolError,
   EslTimeoutError,
 } from '../src/index.js';
 import { FakeFreeSwitch } from '../src/testing/index.js';
@@ -223,6 +224,18 @@ describe('EslClient against FakeFreeSwitch over loopback TCP', () => {
     expect(err?.message).toContain('watchdog');
     await once(c, 'connected');
     expect(c.state).toBe('connected');
+  });
+
+  it('a frame over maxFrameBytes is a typed protocol error that closes the connection', async () => {
+    fake.onApi('big', () => 'x'.repeat(100_000));
+    const c = client({ maxFrameBytes: 10_000, reconnect: false });
+    await c.connect();
+    const disconnected = once(c, 'disconnected');
+    const err = (await c.api('big').catch((e: unknown) => e)) as EslProtocolError;
+    expect(err).toBeInstanceOf(EslProtocolError);
+    expect(err.code).toBe('ESL_FRAME_TOO_LARGE');
+    await disconnected;
+    expect(c.state).toBe('closed');
   });
 
   it('refuses commands with line breaks before anything is sent (no command smuggling)', async () => {
