@@ -7,6 +7,19 @@ export {
 export type { AmiEventStreamOptions } from './client/event-hub.js';
 export type { AmiActionOptions, AmiClientOptions } from './client/options.js';
 export type { AmiListResult, AmiOriginateResult } from './client/pending.js';
+export { applyConfigActions, ConfigActionFailure } from './config/apply-actions.js';
+export { selectCategories } from './config/category-filter.js';
+export { ConfCategory, type ConfCategoryOptions } from './config/conf-category.js';
+export { ConfFile } from './config/conf-file.js';
+export {
+  ConfComment,
+  ConfDirective,
+  type ConfLine,
+  ConfVariable,
+  escapeConfValue,
+} from './config/conf-lines.js';
+export { type ParsedConf, parseConfText } from './config/conf-parse.js';
+export { type ConfigAction, ConfigUpdate, configActionHeaders } from './config/update-actions.js';
 export {
   AmiActionError,
   AmiAuthError,

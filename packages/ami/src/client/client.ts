@@ -1,5 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Backoff, type Logger, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
+import { ConfFile } from '../config/conf-file.js';
+import {
+  type ConfigAction,
+  ConfigUpdate,
+  configActionHeaders,
+  headerCount,
+} from '../config/update-actions.js';
 import {
   AmiActionError,
   AmiAuthError,
@@ -10,7 +17,7 @@ import {
 import { commandOutput } from '../protocol/command-output.js';
 import type { AmiMessage } from '../protocol/message.js';
 import type { AmiBanner } from '../protocol/parser.js';
-import { type AmiActionFields, serializeAction } from '../protocol/serialize.js';
+import { type AmiActionFields, MAX_ACTION_HEADERS, serializeAction } from '../protocol/serialize.js';
 import { AmiConnection } from './connection.js';
 import { type AmiEventStreamOptions, EventHub } from './event-hub.js';
 import { AmiMetrics } from './metrics.js';
@@ -190,6 +197,79 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
       response,
       event: undefined,
     }));
+  }
+
+  /**
+   * Reads a configuration file through `GetConfig` into a {@link ConfFile}: categories in order with their
+   * template flag, inherited templates and lines (repeated keys kept, each split at its first `=`). Asterisk
+   * lists template categories only when `filter` contains `TEMPLATES=include`, and shows a category's
+   * inherited lines inline. `GetConfigJSON` is not used: it emits duplicate JSON keys and loses repeated lines.
+   * A missing file rejects with `AmiActionError` (`Config file not found`); a missing category gives an
+   * empty file.
+   */
+  async getConfig(
+    filename: string,
+    options: AmiActionOptions & { category?: string; filter?: string } = {},
+  ): Promise<ConfFile> {
+    const response = await this.action(
+      { Action: 'GetConfig', Filename: filename, Category: options.category, Filter: options.filter },
+      options,
+    );
+    return ConfFile.fromGetConfig(response);
+  }
+
+  /**
+   * Applies changes with `UpdateConfig`, reading `srcFilename` and writing `dstFilename` (which must already
+   * exist: see {@link AmiClient.createConfig}). `reload: true` reloads everything after the write; a module
+   * name (`'chan_pjsip'`) reloads that module. Asterisk reads at most 128 headers per action, so a large
+   * change set is sent as several `UpdateConfig`s, the later ones on `dstFilename`: each is atomic, the
+   * whole is not. A refused change rejects with `AmiActionError` (`Given category does not exist`...).
+   */
+  async updateConfig(
+    srcFilename: string,
+    dstFilename: string,
+    changes: ConfigUpdate | readonly ConfigAction[],
+    options: AmiActionOptions & { reload?: boolean | string; preserveEffectiveContext?: boolean } = {},
+  ): Promise<void> {
+    const list = changes instanceof ConfigUpdate ? changes.actions : changes;
+    const fixed = 6; // Action, ActionID, SrcFilename, DstFilename, Reload, PreserveEffectiveContext
+    const batches: ConfigAction[][] = [[]];
+    let used = fixed;
+    for (const change of list) {
+      const n = headerCount(change);
+      const batch = batches.at(-1) as ConfigAction[];
+      if (used + n > MAX_ACTION_HEADERS && batch.length > 0) {
+        batches.push([change]);
+        used = fixed + n;
+      } else {
+        batch.push(change);
+        used += n;
+      }
+    }
+    const reload = options.reload === true ? 'yes' : options.reload || undefined;
+    for (const [i, batch] of batches.entries()) {
+      await this.action(
+        {
+          Action: 'UpdateConfig',
+          SrcFilename: i === 0 ? srcFilename : dstFilename,
+          DstFilename: dstFilename,
+          ...configActionHeaders(batch),
+          Reload: i === batches.length - 1 ? reload : undefined,
+          PreserveEffectiveContext:
+            options.preserveEffectiveContext === undefined
+              ? undefined
+              : options.preserveEffectiveContext
+                ? 'yes'
+                : 'no',
+        },
+        options,
+      );
+    }
+  }
+
+  /** Creates an empty configuration file with `CreateConfig` (a no-op when it exists), for `updateConfig`. */
+  async createConfig(filename: string, options: AmiActionOptions = {}): Promise<void> {
+    await this.action({ Action: 'CreateConfig', Filename: filename }, options);
   }
 
   /** Calls `listener` for every event named `name` (any case). Returns the function that unsubscribes. */

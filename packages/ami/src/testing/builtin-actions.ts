@@ -41,17 +41,16 @@ function loginAccepted(ctx: BuiltinContext, action: AmiMessage, session: FakeAmi
 export function builtinActions(ctx: BuiltinContext): Map<string, FakeActionHandler> {
   const handlers = new Map<string, FakeActionHandler>();
 
-  handlers.set('login', (action, session) => {
+  handlers.set('login', async (action, session) => {
     if (session.authenticated) {
       session.respond(action, undefined, 'Already authenticated');
       return;
     }
     if (!loginAccepted(ctx, action, session)) {
-      // Asterisk sleeps a second before refusing, then drops the session.
-      ctx.setTimer(() => {
-        session.error(action, 'Authentication failed');
-        session.end();
-      }, ctx.loginFailureDelayMs);
+      // Asterisk sleeps a second before refusing (holding the session's later actions), then drops it.
+      await new Promise<void>((resolve) => ctx.setTimer(resolve, ctx.loginFailureDelayMs));
+      session.error(action, 'Authentication failed');
+      session.end();
       return;
     }
     session.authenticated = true;
@@ -107,11 +106,7 @@ export function builtinActions(ctx: BuiltinContext): Map<string, FakeActionHandl
           : entry;
     const failed = typeof result !== 'string';
     const output = (failed ? result.output : result).replace(/\n$/, '').split('\n');
-    const id = action.get('ActionID');
-    session.write(
-      `Response: ${failed ? 'Error' : 'Success'}\r\n${id ? `ActionID: ${id}\r\n` : ''}` +
-        `Message: Command output follows\r\n${output.map((l) => `Output: ${l}\r\n`).join('')}\r\n`,
-    );
+    session.reply(failed ? 'Error' : 'Success', action, { Output: output }, 'Command output follows');
   });
 
   handlers.set('originate', (action, session) => {

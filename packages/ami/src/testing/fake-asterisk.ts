@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { TypedEmitter } from '@pbxkit/core';
+import { ConfFile } from '../config/conf-file.js';
 import type { AmiMessage } from '../protocol/message.js';
 import { AmiParser } from '../protocol/parser.js';
 import {
@@ -8,6 +9,7 @@ import {
   type FakeActionHandler,
   type FakeCommandResult,
 } from './builtin-actions.js';
+import { configActions } from './config-actions.js';
 import { FakeAmiSession, type FakeFields } from './fake-session.js';
 
 /** Options of {@link FakeAsterisk}. */
@@ -44,7 +46,7 @@ const DEFAULT_COMMANDS: Record<string, FakeCommandResult> = {
  * A fake Asterisk Manager Interface over real TCP, faithful to Asterisk 22's bytes: the banner with no blank
  * line after it, `Login` (plain and MD5 challenge) with the refused login answered late and the socket
  * closed, `Logoff` with `Goodbye`, `Ping`, `Command` with `Output:` lines, async `Originate` with its
- * `OriginateResponse`, `Permission denied` before login and `Invalid/unknown command` for the rest. Tests add
+ * `OriginateResponse`, `GetConfig`/`UpdateConfig`/`CreateConfig` over in-memory files (see `setConfig`), `Permission denied` before login and `Invalid/unknown command` for the rest. Tests add
  * their own actions with {@link FakeAsterisk.onAction}, CLI output with {@link FakeAsterisk.onCommand}, and
  * broadcast events with {@link FakeAsterisk.emitEvent}.
  *
@@ -67,6 +69,7 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
   private readonly handlers: Map<string, FakeActionHandler>;
   private readonly commands = new Map<string, FakeCommandResult | ((cli: string) => FakeCommandResult)>();
   private readonly users: Map<string, string>;
+  private readonly files = new Map<string, ConfFile>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly options: FakeAsteriskOptions;
   private sessionSeq = 0;
@@ -91,6 +94,7 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
       },
     };
     this.handlers = builtinActions(ctx);
+    for (const [name, handler] of configActions(this.files)) this.handlers.set(name, handler);
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -138,6 +142,21 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
     return this;
   }
 
+  /**
+   * Serves `filename` to `GetConfig` and `UpdateConfig` (which replaces it with the changed copy). Text is
+   * parsed as a `.conf` file. `GetConfig` shows templates only with `Filter: TEMPLATES=include`, and lists
+   * a category's inherited template lines before its own, as Asterisk does.
+   */
+  setConfig(filename: string, conf: ConfFile | string): this {
+    this.files.set(filename, typeof conf === 'string' ? ConfFile.parse(conf) : conf);
+    return this;
+  }
+
+  /** The current content of `filename` (after any `UpdateConfig`), or `undefined`. */
+  config(filename: string): ConfFile | undefined {
+    return this.files.get(filename);
+  }
+
   /** Sends event `name` to every logged-in session that has events on. */
   emitEvent(name: string, fields?: FakeFields): void {
     for (const session of this.sessionSet) {
@@ -181,6 +200,7 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
     const session = new FakeAmiSession(++this.sessionSeq, socket);
     this.sessionSet.add(session);
     const parser = new AmiParser({ expectBanner: false });
+    let chain = Promise.resolve();
     socket.on('close', () => this.sessionSet.delete(session));
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
@@ -191,7 +211,11 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
         socket.destroy();
         return;
       }
-      for (const action of actions) void this.handle(action, session);
+      // Asterisk runs one session's actions one after the other: replies keep their order even when a
+      // handler is asynchronous (and a refused login holds back what follows it).
+      for (const action of actions) {
+        chain = chain.then(() => this.handle(action, session)).catch(() => session.destroy());
+      }
     });
     socket.write(`${this.options.banner ?? 'Asterisk Call Manager/11.0.0'}\r\n`);
     this.emit('session', session);

@@ -78,15 +78,30 @@ export class FakeAmiSession {
     });
   }
 
+  /**
+   * `Response: <status>` to `action`: then `ActionID` (if the action had one), `Message` (if given), the
+   * fields, and free text lines such as `No categories found`.
+   */
+  reply(
+    status: string,
+    action: AmiMessage,
+    fields?: FakeFields,
+    message?: string,
+    text: readonly string[] = [],
+  ): void {
+    const msg = message === undefined ? '' : `Message: ${message}\r\n`;
+    const lines = text.map((line) => `${line}\r\n`).join('');
+    this.write(`Response: ${status}\r\n${idLine(action)}${msg}${renderFields(fields)}${lines}\r\n`);
+  }
+
   /** `Response: Success` to `action`, with `Message` (if given) then `fields`. */
   respond(action: AmiMessage, fields?: FakeFields, message?: string): void {
-    const msg = message === undefined ? '' : `Message: ${message}\r\n`;
-    this.write(`Response: Success\r\n${idLine(action)}${msg}${renderFields(fields)}\r\n`);
+    this.reply('Success', action, fields, message);
   }
 
   /** `Response: Error` to `action` with `Message: message`, then `fields` (e.g. `Output`). */
   error(action: AmiMessage, message: string, fields?: FakeFields): void {
-    this.write(`Response: Error\r\n${idLine(action)}Message: ${message}\r\n${renderFields(fields)}\r\n`);
+    this.reply('Error', action, fields, message);
   }
 
   /** An event named `name` with `fields`; an `ActionID` field ties it to an action. */

@@ -1,0 +1,64 @@
+import net from 'node:net';
+import { AmiParser, commandOutput } from '@pbxkit/ami';
+import type { FakeAsterisk } from '@pbxkit/ami/testing';
+import { describe, expect, it } from 'vitest';
+import { capturedSipAdditional } from './captured-conf.js';
+import { rx, tx } from './fixtures.js';
+import { startFake } from './helpers.js';
+
+/** Writes the captured client bytes and collects everything the fake sends until it closes the socket. */
+async function replay(fake: FakeAsterisk, capture: string): Promise<string> {
+  const socket = net.connect(fake.port, fake.host);
+  const chunks: Buffer[] = [];
+  socket.on('data', (d) => chunks.push(d));
+  socket.write(tx(capture));
+  await new Promise<void>((resolve, reject) => {
+    socket.on('error', reject);
+    socket.on('close', () => resolve());
+  });
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A fake set up with what each capture's Asterisk had: the lab user, the config file, the CLI output. */
+async function labFake(): Promise<FakeAsterisk> {
+  const fake = await startFake({ users: { synch: 'SomePasswordHere' }, loginFailureDelayMs: 10 });
+  fake.setConfig('sip_additional.conf', capturedSipAdditional());
+  for (const m of new AmiParser().feed(rx('10-command-multiline'))) {
+    const cli = /Command: ([^\r\n]*)/.exec(
+      tx('10-command-multiline')
+        .toString()
+        .split('\r\n\r\n')
+        .find((block) => block.includes(`ActionID: ${m.actionId}\r\n`)) ?? '',
+    )?.[1];
+    if (cli && m.has('Output')) fake.onCommand(cli, commandOutput(m));
+  }
+  fake.onAction('CoreShowChannels', (action, session) => {
+    session.sendList(action, 'CoreShowChannel', [], { message: 'Channels will follow' });
+  });
+  return fake;
+}
+
+describe('FakeAsterisk answers the captured client bytes with the captured server bytes', () => {
+  for (const capture of [
+    '02-login-failure',
+    '09-command-core-show-version',
+    '10-command-multiline',
+    '12-getconfig-sip-additional',
+    '14-getconfig-category',
+    '25-coreshowchannels-empty',
+    '32-logoff',
+  ]) {
+    it(capture, async () => {
+      const fake = await labFake();
+      expect(await replay(fake, capture)).toBe(rx(capture).toString('utf8'));
+    });
+  }
+
+  it('06-ping, timestamps aside', async () => {
+    const fake = await labFake();
+    const stamp = /Timestamp: \d+\.\d{6}/g;
+    expect((await replay(fake, '06-ping')).replace(stamp, 'T')).toBe(
+      rx('06-ping').toString('utf8').replace(stamp, 'T'),
+    );
+  });
+});
