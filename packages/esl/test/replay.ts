@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { type EslFrame, EslParser } from '../src/index.js';
 
 const isReply = (f: EslFrame) => f.contentType === 'command/reply' || f.contentType === 'api/response';
@@ -36,6 +36,36 @@ export class StreamReplayer {
         }
       });
     });
+  }
+
+  /**
+   * Serves the capture to one inbound client, as FreeSWITCH's port 8021 would: sends what came before the
+   * first reply (the auth request) on connect, then answers command by command; closes when the capture ends.
+   */
+  async serveInbound(): Promise<{ port: number; server: Server }> {
+    const server = createServer((socket) => {
+      const parser = new EslParser();
+      socket.on('error', () => {});
+      socket.write(this.leading());
+      socket.on('data', (chunk: Buffer) => {
+        for (const command of parser.feed(chunk)) {
+          this.commands.push(command);
+          socket.write(this.answer());
+          if (this.next >= this.slices.length) socket.end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as { port: number }).port, server };
+  }
+
+  private leading(): Buffer {
+    const out: Buffer[] = [];
+    while (this.next < this.slices.length && !this.slices[this.next]?.reply) {
+      out.push((this.slices[this.next] as { bytes: Buffer }).bytes);
+      this.next++;
+    }
+    return Buffer.concat(out);
   }
 
   private answer(): Buffer {
