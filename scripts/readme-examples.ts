@@ -1,0 +1,30 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The ```ts blocks of a package README that are complete programs (they import what they use), written to
+ * files whose `@pbxkit/*` imports point at the sources, so a test can import and run them as users would.
+ */
+export function readmeExamples(pkg: string, filter: (code: string) => boolean): string[] {
+  const readme = readFileSync(join(root, 'packages', pkg, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+  const dir = join(root, 'node_modules', '.readme-examples', pkg);
+  mkdirSync(dir, { recursive: true });
+  return blocks.filter(filter).map((code, i) => {
+    const rewritten = code
+      .replace(
+        /from '@pbxkit\/(\w+)\/testing'/g,
+        (_m, p: string) => `from '${join(root, 'packages', p, 'src/testing/index.ts')}'`,
+      )
+      .replace(
+        /from '@pbxkit\/(\w+)'/g,
+        (_m, p: string) => `from '${join(root, 'packages', p, 'src/index.ts')}'`,
+      );
+    const file = join(dir, `example-${i}.ts`);
+    writeFileSync(file, `${rewritten}\nexport {};\n`);
+    return file;
+  });
+}
