@@ -27,6 +27,8 @@ export interface FakeAsteriskOptions {
   host?: string;
   /** Port; default 0 (any free port, read it from `port` after `start()`). */
   port?: number;
+  /** Keep every action received in `actions` (default `true`); turn off for long load tests. */
+  recordActions?: boolean;
 }
 
 /** Events of {@link FakeAsterisk}, for tests that wait on what the client did. */
@@ -200,7 +202,28 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
     const session = new FakeAmiSession(++this.sessionSeq, socket);
     this.sessionSet.add(session);
     const parser = new AmiParser({ expectBanner: false });
-    let chain = Promise.resolve();
+    // Asterisk runs one session's actions one after the other: while an asynchronous handler (a refused
+    // login, say) is running, later actions wait, so replies keep their order.
+    const backlog: AmiMessage[] = [];
+    let busy = false;
+    const run = (action: AmiMessage): void => {
+      let result: void | Promise<void>;
+      try {
+        result = this.handle(action, session);
+      } catch {
+        session.destroy();
+        return;
+      }
+      if (!result) return;
+      busy = true;
+      result.then(
+        () => {
+          busy = false;
+          while (!busy && backlog.length > 0) run(backlog.shift() as AmiMessage);
+        },
+        () => session.destroy(),
+      );
+    };
     socket.on('close', () => this.sessionSet.delete(session));
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
@@ -211,18 +234,20 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
         socket.destroy();
         return;
       }
-      // Asterisk runs one session's actions one after the other: replies keep their order even when a
-      // handler is asynchronous (and a refused login holds back what follows it).
+      // Replies to the actions of one chunk leave in one write.
+      socket.cork();
       for (const action of actions) {
-        chain = chain.then(() => this.handle(action, session)).catch(() => session.destroy());
+        if (busy) backlog.push(action);
+        else run(action);
       }
+      socket.uncork();
     });
     socket.write(`${this.options.banner ?? 'Asterisk Call Manager/11.0.0'}\r\n`);
     this.emit('session', session);
   }
 
-  private async handle(action: AmiMessage, session: FakeAmiSession): Promise<void> {
-    this.actions.push(action);
+  private handle(action: AmiMessage, session: FakeAmiSession): void | Promise<void> {
+    if (this.options.recordActions ?? true) this.actions.push(action);
     this.emit('action', action, session);
     const name = action.get('Action') ?? '';
     const lower = name.toLowerCase();
@@ -242,7 +267,12 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
       );
       return;
     }
-    const reply = await handler(action, session);
-    if (reply !== undefined) session.respond(action, reply);
+    const reply = handler(action, session);
+    if (reply instanceof Promise) {
+      return reply.then((fields) => {
+        if (fields) session.respond(action, fields);
+      });
+    }
+    if (reply) session.respond(action, reply);
   }
 }
