@@ -3,6 +3,7 @@ import { AmiAuthError, AmiClient, AmiConnectionError, AmiProtocolError, AmiTimeo
 import { describe, expect, it } from 'vitest';
 import { rx } from './fixtures.js';
 import { clientFor, connected, onCleanup, rejectionOf, startFake } from './helpers.js';
+import { TEST_CERT, TEST_KEY } from './tls-cert.js';
 
 async function rawServer(onSocket: (socket: net.Socket) => void): Promise<number> {
   const sockets = new Set<net.Socket>();
@@ -150,5 +151,20 @@ describe('AmiClient.connect', () => {
     const client = clientFor(fake);
     await Promise.all([client.connect(), client.connect()]);
     expect(fake.actions.filter((a) => a.name === 'Login')).toHaveLength(1);
+  });
+});
+
+describe('AmiClient over TLS', () => {
+  it('connects, logs in and runs actions when the certificate is trusted', async () => {
+    const fake = await startFake({ tls: { key: TEST_KEY, cert: TEST_CERT } });
+    const client = await connected(fake, { tls: { ca: TEST_CERT } });
+    expect((await client.action({ Action: 'Ping' })).get('Ping')).toBe('Pong');
+  });
+
+  it('refuses an untrusted certificate with AmiConnectionError', async () => {
+    const fake = await startFake({ tls: { key: TEST_KEY, cert: TEST_CERT } });
+    const err = await rejectionOf(clientFor(fake, { tls: true }).connect());
+    expect(err).toBeInstanceOf(AmiConnectionError);
+    expect(err.message).toMatch(/self.signed/i);
   });
 });

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { TypedEmitter } from '@pbxkit/core';
 import { ConfFile } from '../config/conf-file.js';
 import type { AmiMessage } from '../protocol/message.js';
@@ -27,6 +28,8 @@ export interface FakeAsteriskOptions {
   host?: string;
   /** Port; default 0 (any free port, read it from `port` after `start()`). */
   port?: number;
+  /** Serve AMI over TLS (Asterisk's `tlsenable=yes`, usually port 5039) with this key and certificate. */
+  tls?: tls.TlsOptions;
   /** Keep every action received in `actions` (default `true`); turn off for long load tests. */
   recordActions?: boolean;
 }
@@ -97,7 +100,9 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
     };
     this.handlers = builtinActions(ctx);
     for (const [name, handler] of configActions(this.files)) this.handlers.set(name, handler);
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = options.tls
+      ? tls.createServer(options.tls, (socket) => this.accept(socket))
+      : net.createServer((socket) => this.accept(socket));
   }
 
   /** Starts listening; resolves once the port is known. */
