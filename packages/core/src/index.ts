@@ -11,4 +11,5 @@ export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.j
 export { type EventMap, TypedEmitter } from './events.js';
 export { type LogFn, type Logger, resolveLogger, silentLogger } from './logger.js';
 export { LATENCY_BUCKETS_SECONDS, MetricsFactory, type MetricsOptions, metricName } from './metrics.js';
+export { isHexDigit, percentDecode } from './percent-decode.js';
 export { type RetryOptions, retry } from './retry.js';
