@@ -126,8 +126,13 @@ export function parseCdr(xml: string, options: ParseCdrOptions = {}): CdrRecord 
     if (!name) return;
     const value = percentDecode(text);
     const previous = variables[name];
-    if (previous === undefined) variables[name] = value;
-    else (variableLists[name] ??= [previous]).push(value);
+    if (previous === undefined) {
+      variables[name] = value;
+      return;
+    }
+    const list = variableLists[name];
+    if (list) list.push(value);
+    else variableLists[name] = [previous, value];
   });
   if (root.name !== 'cdr') throw new CdrParseError(`root element is <${root.name}>, not <cdr>`);
   const callflows = children(root, 'callflow').map(callflow);
