@@ -1,7 +1,25 @@
 export { type CdrEncoding, type DecodedCdr, decodeCdrBody, decodeCdrFile } from './decode/transport.js';
+export {
+  CdrDispatcher,
+  type CdrDispatcherOptions,
+  type DispatchRetryOptions,
+  type DispatchSinkOptions,
+  type SinkStats,
+} from './dispatch/dispatcher.js';
+export { type CdrService, type CdrServiceOptions, startCdrService } from './dispatch/service.js';
 export { CdrDecodeError, CdrParseError } from './errors.js';
+export { toFusionPbxJson } from './fusionpbx/json.js';
+export { findRecording, type RecordingRef } from './fusionpbx/recording.js';
+export { FAILED_CAUSES, type FusionPbxRow, toFusionPbxRow } from './fusionpbx/row.js';
+export { fusionPbxDdl, V_XML_CDR_COLUMNS } from './fusionpbx/schema.js';
 export { legFromName, normaliseVariableName, type ParseCdrOptions, parseCdr } from './parse/parse-cdr.js';
 export { decodeEntities, parseXmlTree, type XmlElement } from './parse/xml-tree.js';
+export {
+  type CdrReceiverOptions,
+  type CdrRequestHandler,
+  createCdrReceiver,
+  DEFAULT_MAX_BODY_BYTES,
+} from './receiver/receiver.js';
 export {
   type CdrApplication,
   type CdrCallflow,
@@ -11,3 +29,31 @@ export {
   chronologicalCallflows,
 } from './record.js';
 export type { CdrSink, CdrStore } from './sink.js';
+export {
+  MONGO_CDR_INDEXES,
+  MongoCdrSink,
+  type MongoCdrSinkOptions,
+  type MongoTarget,
+} from './sinks/mongo.js';
+export {
+  type CdrMongoApplication,
+  type CdrMongoCallflow,
+  type CdrMongoDocument,
+  decodeFieldName,
+  documentVariables,
+  encodeFieldName,
+  toMongoDocument,
+} from './sinks/mongo-document.js';
+export { PostgresCdrSink, type PostgresCdrSinkOptions, type PostgresTarget } from './sinks/postgres.js';
+export { pgClient, pgliteClient, type SqlClient } from './sinks/sql-client.js';
+export {
+  CdrSpool,
+  CdrSpoolError,
+  type CdrSpoolOptions,
+  type DeadLetterInfo,
+  type QuarantineInput,
+  type SpoolAppended,
+  type SpoolAppendInput,
+  type SpoolEntry,
+  type SpoolEntryHeader,
+} from './spool/spool.js';

@@ -1,0 +1,187 @@
+import {
+  type Counter,
+  type Histogram,
+  type Logger,
+  MetricsFactory,
+  type Registry,
+  resolveLogger,
+  throwIfAborted,
+} from '@pbxkit/core';
+import { type AnyBulkWriteOperation, type Collection, MongoClient, type MongoClientOptions } from 'mongodb';
+import type { CdrRecord } from '../record.js';
+import type { CdrStore } from '../sink.js';
+import { type CdrMongoDocument, toMongoDocument } from './mongo-document.js';
+
+/** Where a {@link MongoCdrSink} stores CDRs. */
+export type MongoTarget =
+  /** A connection string; the sink owns the client and closes it in `close()`. */
+  | { url: string; clientOptions?: MongoClientOptions }
+  /** A client of yours (connected or not); `close()` leaves it open. */
+  | { client: MongoClient };
+
+/** Options of {@link MongoCdrSink}. */
+export interface MongoCdrSinkOptions {
+  /** Sink name for metrics, logs and the spool. Default `mongodb`. */
+  name?: string;
+  /** Database. Default: the one in the connection string, else `pbxkit`. */
+  database?: string;
+  /** Collection. Default `cdr`. */
+  collection?: string;
+  /** Also keep the CDR's XML in the document (`xml`). Default false: a document holds at most 16 MiB. */
+  storeXml?: boolean;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+/** The indexes {@link MongoCdrSink.ensureIndexes} creates (besides MongoDB's own on `_id`). */
+export const MONGO_CDR_INDEXES = [
+  { key: { start_stamp: -1 }, name: 'start_stamp' },
+  { key: { 'variables.domain_name': 1, start_stamp: -1 }, name: 'domain_start_stamp' },
+] as const;
+
+/**
+ * Stores each CDR leg as one MongoDB document whose `_id` is the leg's uuid, in a shape close to
+ * mod_cdr_mongodb's (see {@link CdrMongoDocument}), through the official `mongodb` driver.
+ *
+ * `write` sends the batch as one unordered `bulkWrite` of upserts (`updateOne` on `_id` with `$setOnInsert`),
+ * so a CDR delivered twice, or twice in one batch, is stored once and never fails the batch: idempotency rests
+ * on `_id` alone, not on a secondary unique index. The first stored copy wins.
+ *
+ * @example
+ * ```ts
+ * const sink = new MongoCdrSink({ url: 'mongodb://127.0.0.1:27017/cdr' });
+ * await sink.ensureIndexes();
+ * await sink.write([parseCdr(xml)]);
+ * await sink.purgeOlderThan(new Date(Date.now() - 7 * 86_400_000));
+ * ```
+ */
+export class MongoCdrSink implements CdrStore {
+  readonly name: string;
+  /** The collection the sink writes to. */
+  readonly collection: Collection<CdrMongoDocument>;
+  private readonly client: MongoClient;
+  private readonly ownsClient: boolean;
+  private readonly options: MongoCdrSinkOptions;
+  private readonly log: Logger;
+  private readonly metrics: {
+    written: Counter<'sink' | 'result'>;
+    duration: Histogram<'sink'>;
+    purged: Counter<'sink'>;
+  };
+
+  constructor(target: MongoTarget, options: MongoCdrSinkOptions = {}) {
+    this.options = options;
+    this.name = options.name ?? 'mongodb';
+    this.log = resolveLogger(options.logger, { component: 'cdr-mongodb', sink: this.name });
+    if ('client' in target) {
+      this.client = target.client;
+      this.ownsClient = false;
+    } else {
+      this.client = new MongoClient(target.url, target.clientOptions);
+      this.ownsClient = true;
+    }
+    // db(undefined) is the database of the connection string, else the driver's default (`test`).
+    const dbName =
+      options.database ?? (this.client.options.dbName !== 'test' ? this.client.options.dbName : 'pbxkit');
+    this.collection = this.client.db(dbName).collection<CdrMongoDocument>(options.collection ?? 'cdr');
+    const metrics = new MetricsFactory('cdr', options.registry);
+    this.metrics = {
+      written: metrics.counter({
+        what: 'mongodb_documents',
+        unit: 'total',
+        help: 'CDR documents sent to MongoDB, by result (inserted, duplicate)',
+        labelNames: ['sink', 'result'],
+      }),
+      duration: metrics.histogram({
+        what: 'mongodb_write_duration',
+        unit: 'seconds',
+        help: 'Time of one bulkWrite of CDRs to MongoDB',
+        labelNames: ['sink'],
+      }),
+      purged: metrics.counter({
+        what: 'mongodb_purged',
+        unit: 'total',
+        help: 'CDR documents deleted by retention',
+        labelNames: ['sink'],
+      }),
+    };
+  }
+
+  /** Creates the indexes on start time and on domain + start time (idempotent). */
+  async ensureIndexes(): Promise<void> {
+    await this.collection.createIndexes(MONGO_CDR_INDEXES.map((i) => ({ key: { ...i.key }, name: i.name })));
+  }
+
+  /** Upserts every record of the batch by uuid; documents already stored are left as they are. */
+  async write(records: readonly CdrRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const now = new Date();
+    // One operation per uuid: upserting the same new _id twice in one unordered batch can race on a real server
+    // (two inserts, one E11000). The first record of a uuid wins, as it would across batches.
+    const byUuid = new Map<string, AnyBulkWriteOperation<CdrMongoDocument>>();
+    for (const record of records) {
+      if (byUuid.has(record.uuid)) continue;
+      const { _id, ...rest } = toMongoDocument(record, { storeXml: this.options.storeXml, now });
+      byUuid.set(record.uuid, {
+        updateOne: { filter: { _id }, update: { $setOnInsert: rest }, upsert: true },
+      });
+    }
+    const end = this.metrics.duration.startTimer({ sink: this.name });
+    try {
+      const result = await this.collection.bulkWrite([...byUuid.values()], { ordered: false });
+      const inserted = result.upsertedCount;
+      this.metrics.written.inc({ sink: this.name, result: 'inserted' }, inserted);
+      this.metrics.written.inc({ sink: this.name, result: 'duplicate' }, records.length - inserted);
+      this.log.debug({ records: records.length, inserted }, 'CDRs stored');
+    } catch (err) {
+      this.log.warn({ err, records: records.length }, 'bulkWrite of CDRs failed');
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  /** The stored document of a call leg, or undefined. */
+  async get(uuid: string): Promise<CdrMongoDocument | undefined> {
+    return (await this.collection.findOne({ _id: uuid })) ?? undefined;
+  }
+
+  /** How many CDR documents the collection holds. */
+  async count(): Promise<number> {
+    return this.collection.countDocuments();
+  }
+
+  /**
+   * Deletes the documents of calls that started before `cutoff` (`start_stamp`), `batchSize` at a time: find
+   * that many `_id`s, then `deleteMany` by `_id`, so no single operation runs long. Resolves with the number
+   * deleted. Documents without a start time are kept.
+   */
+  async purgeOlderThan(
+    cutoff: Date,
+    options: { batchSize?: number; signal?: AbortSignal } = {},
+  ): Promise<number> {
+    const batchSize = options.batchSize ?? 5000;
+    if (!(batchSize >= 1)) throw new RangeError('batchSize must be >= 1');
+    let total = 0;
+    for (;;) {
+      throwIfAborted(options.signal);
+      const ids = await this.collection
+        .find({ start_stamp: { $lt: cutoff } }, { projection: { _id: 1 } })
+        .limit(batchSize)
+        .toArray();
+      if (ids.length === 0) break;
+      throwIfAborted(options.signal);
+      const { deletedCount } = await this.collection.deleteMany({ _id: { $in: ids.map((d) => d._id) } });
+      total += deletedCount;
+      this.metrics.purged.inc({ sink: this.name }, deletedCount);
+      if (ids.length < batchSize || deletedCount === 0) break;
+    }
+    this.log.info({ cutoff, deleted: total }, 'old CDRs purged');
+    return total;
+  }
+
+  /** Closes the client when the sink opened it. */
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.close();
+  }
+}

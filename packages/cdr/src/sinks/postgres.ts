@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import type { PGlite } from '@electric-sql/pglite';
+import { type Logger, resolveLogger } from '@pbxkit/core';
+import pg from 'pg';
+import { toFusionPbxJson } from '../fusionpbx/json.js';
+import { type FusionPbxRow, toFusionPbxRow } from '../fusionpbx/row.js';
+import { fusionPbxDdl } from '../fusionpbx/schema.js';
+import type { CdrRecord } from '../record.js';
+import type { CdrStore } from '../sink.js';
+import { pgClient, pgliteClient, type SqlClient } from './sql-client.js';
+
+/** Where a {@link PostgresCdrSink} stores CDRs. */
+export type PostgresTarget =
+  | { connectionString: string; max?: number }
+  | { pool: pg.Pool }
+  /** Embedded PostgreSQL (PGlite): an instance, or a data directory (`memory://` for in-memory). */
+  | { pglite: PGlite | { dataDir: string } };
+
+/** Options of {@link PostgresCdrSink}. */
+export interface PostgresCdrSinkOptions {
+  /** Sink name for metrics and the spool. Default `postgres`. */
+  name?: string;
+  /** Schema of the tables. Default `public`. */
+  schema?: string;
+  /** Also store the JSON copy in `v_xml_cdr_json`, as FusionPBX does by default. Default true. */
+  storeJson?: boolean;
+  /**
+   * Fill `domain_uuid` from FusionPBX's `v_domains` by `domain_name` when the CDR lacks it (as FusionPBX's
+   * importer does). Default: when a `v_domains` table exists.
+   */
+  resolveDomains?: boolean;
+  /** Rows per INSERT statement. Default 200. */
+  rowsPerStatement?: number;
+  logger?: Logger;
+}
+
+type Row = FusionPbxRow & { insert_date: Date };
+
+/**
+ * Stores CDRs in FusionPBX's `v_xml_cdr` table (and the JSON copy in `v_xml_cdr_json`) on PostgreSQL through
+ * `pg`, or on PGlite as an embedded default that needs no server. Idempotent by call uuid:
+ * `INSERT ... ON CONFLICT (xml_cdr_uuid) DO NOTHING`, so a CDR delivered twice is stored once, and a batch
+ * with a duplicate never fails (the failure mode that moved 84,742 good files aside in one FusionPBX install).
+ * Works against an existing FusionPBX database (only the columns FusionPBX has are written).
+ *
+ * @example
+ * ```ts
+ * const sink = new PostgresCdrSink({ connectionString: 'postgres://fusionpbx@127.0.0.1/fusionpbx' });
+ * await sink.createSchema(); // no-op on a FusionPBX database
+ * await sink.write([parseCdr(xml)]);
+ * ```
+ */
+export class PostgresCdrSink implements CdrStore {
+  readonly name: string;
+  private readonly client: Promise<SqlClient>;
+  private readonly options: PostgresCdrSinkOptions;
+  private readonly log: Logger;
+  private readonly table: string;
+  private readonly jsonTable: string;
+  private domainsTable: Promise<boolean> | undefined;
+  private readonly domainCache = new Map<string, string | null>();
+
+  constructor(target: PostgresTarget, options: PostgresCdrSinkOptions = {}) {
+    this.options = options;
+    this.name = options.name ?? 'postgres';
+    this.log = resolveLogger(options.logger, { component: 'cdr-postgres', sink: this.name });
+    const schema = `"${(options.schema ?? 'public').replace(/"/g, '""')}"`;
+    this.table = `${schema}.v_xml_cdr`;
+    this.jsonTable = `${schema}.v_xml_cdr_json`;
+    this.client = openClient(target);
+    // Avoid an unhandled rejection if nobody calls a method before the connection fails.
+    this.client.catch(() => {});
+  }
+
+  /** Creates `v_xml_cdr`, `v_xml_cdr_json` and their indexes when missing (safe on a FusionPBX database). */
+  async createSchema(): Promise<void> {
+    const db = await this.client;
+    for (const statement of fusionPbxDdl(this.options.schema)) await db.query(statement);
+  }
+
+  /** Inserts the batch in one transaction; rows already present are left as they are. */
+  async write(records: readonly CdrRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const unique = new Map<string, { row: Row; record: CdrRecord }>();
+    const now = new Date();
+    for (const record of records) {
+      const row = { ...toFusionPbxRow(record), insert_date: now };
+      if (!unique.has(row.xml_cdr_uuid)) unique.set(row.xml_cdr_uuid, { row, record });
+    }
+    const db = await this.client;
+    await this.resolveDomainUuids(
+      db,
+      [...unique.values()].map((u) => u.row),
+    );
+    const perStatement = this.options.rowsPerStatement ?? 200;
+    const entries = [...unique.values()];
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < entries.length; i += perStatement) {
+        const chunk = entries.slice(i, i + perStatement);
+        const inserted = await this.insertRows(
+          tx,
+          chunk.map((c) => c.row),
+        );
+        if (this.options.storeJson !== false && inserted.size > 0) {
+          await this.insertJson(
+            tx,
+            chunk.filter((c) => inserted.has(c.row.xml_cdr_uuid)),
+          );
+        }
+      }
+    });
+  }
+
+  /** The stored row of a call leg, or undefined. */
+  async get(uuid: string): Promise<Record<string, unknown> | undefined> {
+    const db = await this.client;
+    const { rows } = await db.query(`select * from ${this.table} where xml_cdr_uuid = $1`, [uuid]);
+    return rows[0];
+  }
+
+  /** How many CDRs the table holds. */
+  async count(): Promise<number> {
+    const db = await this.client;
+    const { rows } = await db.query<{ n: string | number }>(`select count(*) as n from ${this.table}`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Deletes CDRs whose call started before `cutoff` (`start_stamp`; FusionPBX keys on `insert_date`, which keeps
+   * re-imported old calls for another full period), with their JSON copies, `batchSize` rows per statement
+   * so no statement holds locks for long. Resolves with the number deleted.
+   */
+  async purgeOlderThan(
+    cutoff: Date,
+    options: { batchSize?: number; signal?: AbortSignal } = {},
+  ): Promise<number> {
+    const db = await this.client;
+    const batchSize = options.batchSize ?? 5000;
+    let total = 0;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const deleted = await db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ xml_cdr_uuid: string }>(
+          `delete from ${this.table} where xml_cdr_uuid in (
+             select xml_cdr_uuid from ${this.table} where start_stamp < $1 limit $2
+           ) returning xml_cdr_uuid`,
+          [cutoff, batchSize],
+        );
+        if (rows.length && this.options.storeJson !== false && (await this.hasTable(tx, this.jsonTable))) {
+          await tx.query(`delete from ${this.jsonTable} where xml_cdr_uuid = any($1::uuid[])`, [
+            rows.map((r) => r.xml_cdr_uuid),
+          ]);
+        }
+        return rows.length;
+      });
+      total += deleted;
+      if (deleted < batchSize) break;
+    }
+    this.log.info({ cutoff, deleted: total }, 'purged old CDRs');
+    return total;
+  }
+
+  async close(): Promise<void> {
+    const db = await this.client.catch(() => undefined);
+    await db?.close();
+  }
+
+  private async insertRows(tx: SqlClient, rows: Row[]): Promise<Set<string>> {
+    const columns = Object.keys(rows[0] as Row) as Array<keyof Row>;
+    const params: unknown[] = [];
+    const tuples = rows.map((row) => {
+      const placeholders = columns.map((column) => {
+        params.push(row[column]);
+        return `$${params.length}`;
+      });
+      return `(${placeholders.join(',')})`;
+    });
+    const { rows: inserted } = await tx.query<{ xml_cdr_uuid: string }>(
+      `insert into ${this.table} (${columns.join(',')}) values ${tuples.join(',')}
+       on conflict (xml_cdr_uuid) do nothing returning xml_cdr_uuid`,
+      params,
+    );
+    return new Set(inserted.map((r) => r.xml_cdr_uuid));
+  }
+
+  private async insertJson(tx: SqlClient, entries: Array<{ row: Row; record: CdrRecord }>): Promise<void> {
+    const params: unknown[] = [];
+    const tuples = entries.map(({ row, record }) => {
+      params.push(
+        randomUUID(),
+        row.xml_cdr_uuid,
+        row.domain_uuid,
+        row.start_stamp,
+        JSON.stringify(toFusionPbxJson(record)),
+        row.insert_date,
+      );
+      const n = params.length;
+      return `($${n - 5},$${n - 4},$${n - 3},$${n - 2},$${n - 1}::jsonb,$${n})`;
+    });
+    await tx.query(
+      `insert into ${this.jsonTable} (xml_cdr_json_uuid, xml_cdr_uuid, domain_uuid, start_stamp, json, insert_date)
+       values ${tuples.join(',')}`,
+      params,
+    );
+  }
+
+  private async resolveDomainUuids(db: SqlClient, rows: Row[]): Promise<void> {
+    const wanted = rows.filter((r) => !r.domain_uuid && r.domain_name);
+    if (wanted.length === 0 || this.options.resolveDomains === false) return;
+    this.domainsTable ??= this.hasTable(db, 'v_domains');
+    if (!(await this.domainsTable)) return;
+    const missing = [...new Set(wanted.map((r) => r.domain_name as string))].filter(
+      (d) => !this.domainCache.has(d),
+    );
+    if (missing.length) {
+      const { rows: found } = await db.query<{ domain_uuid: string; domain_name: string }>(
+        'select domain_uuid::text as domain_uuid, domain_name from v_domains where domain_name = any($1::text[])',
+        [missing],
+      );
+      for (const name of missing)
+        this.domainCache.set(name, found.find((f) => f.domain_name === name)?.domain_uuid ?? null);
+    }
+    for (const row of wanted) row.domain_uuid = this.domainCache.get(row.domain_name as string) ?? null;
+  }
+
+  private async hasTable(db: SqlClient, name: string): Promise<boolean> {
+    const { rows } = await db.query<{ t: string | null }>('select to_regclass($1)::text as t', [name]);
+    return Boolean(rows[0]?.t);
+  }
+}
+
+async function openClient(target: PostgresTarget): Promise<SqlClient> {
+  if ('connectionString' in target) {
+    return pgClient(new pg.Pool({ connectionString: target.connectionString, max: target.max ?? 4 }), true);
+  }
+  if ('pool' in target) return pgClient(target.pool, false);
+  const given = target.pglite;
+  // A PGlite instance has a `dataDir` property too: tell the two apart by what an instance can do.
+  if (typeof (given as Partial<PGlite>).query === 'function') return pgliteClient(given as PGlite, false);
+  const { PGlite } = await import('@electric-sql/pglite');
+  return pgliteClient(await PGlite.create((given as { dataDir: string }).dataDir), true);
+}
