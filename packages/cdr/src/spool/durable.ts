@@ -1,0 +1,91 @@
+import { constants } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+
+/**
+ * fsyncs a directory, so that the names created, renamed or removed in it survive a crash of the machine.
+ * Concurrent callers share the work: a caller waits for an fsync that *started after* it asked (the one in
+ * flight may have begun before its rename), and everyone who asked while one was running shares the next one.
+ */
+export class DirSyncer {
+  private current: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+
+  constructor(
+    readonly dir: string,
+    private readonly enabled = true,
+  ) {}
+
+  sync(): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
+    if (!this.current) return this.start();
+    if (!this.next) {
+      const after = (): Promise<void> => {
+        this.next = undefined;
+        return this.start();
+      };
+      this.next = this.current.then(after, after);
+    }
+    return this.next;
+  }
+
+  private start(): Promise<void> {
+    const run = fsyncPath(this.dir).finally(() => {
+      if (this.current === run) this.current = undefined;
+    });
+    this.current = run;
+    return run;
+  }
+}
+
+/** fsync of a file or directory by path. */
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes `data` to a new file `tmpPath` (which must not exist), fsyncs it (unless `fsync` is false) and
+ * closes it. The caller then renames or links it into place.
+ */
+export async function writeSynced(tmpPath: string, data: readonly (string | Buffer)[], fsync: boolean) {
+  const handle = await open(tmpPath, 'wx', 0o640);
+  try {
+    for (const part of data) await handle.writeFile(part);
+    if (fsync) await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => {});
+    await unlink(tmpPath).catch(() => {});
+    throw err;
+  }
+  await handle.close();
+}
+
+/**
+ * Durably creates `finalPath` with `data`: temp file, write, fsync the file, rename into place, fsync the
+ * directory (through `dirSync`). Resolves only when the new name would survive a power loss.
+ */
+export async function writeDurably(
+  tmpPath: string,
+  finalPath: string,
+  data: readonly (string | Buffer)[],
+  dirSync: DirSyncer,
+  fsync: boolean,
+): Promise<void> {
+  await writeSynced(tmpPath, data, fsync);
+  try {
+    await rename(tmpPath, finalPath);
+  } catch (err) {
+    await unlink(tmpPath).catch(() => {});
+    throw err;
+  }
+  await dirSync.sync();
+}
+
+/** True for the error of a file or directory that does not exist. */
+export function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

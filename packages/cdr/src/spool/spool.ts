@@ -1,0 +1,519 @@
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type Logger, PbxkitError, resolveLogger, TypedEmitter } from '@pbxkit/core';
+import type { CdrLeg, CdrRecord } from '../record.js';
+import { DirSyncer, fsyncPath, isNotFound, writeDurably } from './durable.js';
+import { isEntryId, newEntryId } from './ids.js';
+
+/** Options of {@link CdrSpool.open}. */
+export interface CdrSpoolOptions {
+  /** The spool directory (created when missing). Keep it on a local filesystem that honours fsync. */
+  dir: string;
+  /**
+   * fsync every entry, directory change and journal line before resolving. Default `true`: turn it off only
+   * for throw-away test spools, since an acknowledged CDR may then be lost when the machine (not only the
+   * process) crashes.
+   */
+  fsync?: boolean;
+  logger?: Logger;
+}
+
+/** What {@link CdrSpool.append} stores. */
+export interface SpoolAppendInput {
+  /** The CDR XML, transport encoding already removed. */
+  xml: string;
+  /** The call uuid (idempotency key of every sink). */
+  uuid: string;
+  leg?: CdrLeg;
+  /** Default: now. */
+  receivedAt?: Date;
+  /** Small JSON-serialisable facts kept with the entry (remote address, encoding, ...). */
+  meta?: Record<string, unknown>;
+  /** Deliver only to these sinks (a dead-letter replay); default every sink. */
+  sinks?: readonly string[];
+  /**
+   * The record already parsed from `xml`. It is not stored: it is handed to in-process listeners of `append`
+   * so the dispatcher does not parse the XML a second time.
+   */
+  record?: CdrRecord;
+}
+
+/** The stored facts of an entry (the first line of its file). */
+export interface SpoolEntryHeader {
+  id: string;
+  uuid: string;
+  leg: CdrLeg | undefined;
+  receivedAt: string;
+  meta: Record<string, unknown>;
+  sinks: string[] | undefined;
+}
+
+/** An entry read back from the spool. */
+export interface SpoolEntry extends SpoolEntryHeader {
+  xml: string;
+}
+
+/** Payload of the `append` event. */
+export interface SpoolAppended {
+  id: string;
+  uuid: string;
+  sinks: readonly string[] | undefined;
+  record: CdrRecord | undefined;
+}
+
+/** What {@link CdrSpool.quarantine} keeps. */
+export interface QuarantineInput {
+  /** The request body exactly as received. */
+  body: Buffer;
+  /** Why it was not accepted (the decode or parse error message). */
+  reason: string;
+  /** Stable code of the failure (`CDR_DECODE`, `CDR_PARSE`, ...). */
+  code?: string;
+  contentType?: string | undefined;
+  remoteAddress?: string | undefined;
+  /** The `uuid` query parameter, when there was one. */
+  uuidParam?: string | undefined;
+  receivedAt?: Date;
+}
+
+/** A dead letter's `.json`: the entry's facts plus why the sink gave up. */
+export interface DeadLetterInfo extends SpoolEntryHeader {
+  sink: string;
+  attempts: number;
+  error: { name: string; message: string; code?: string };
+  deadAt: string;
+}
+
+interface SpoolEvents {
+  /** An entry was durably appended. */
+  append: (entry: SpoolAppended) => void;
+}
+
+interface SinkJournal {
+  done: Set<string>;
+  handle: FileHandle;
+  /** Lines in the journal file (live or stale): compaction happens when the stale ones dominate. */
+  lines: number;
+  chain: Promise<void>;
+}
+
+/** The spool could not store or read something. */
+export class CdrSpoolError extends PbxkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CDR_SPOOL', message, options);
+  }
+}
+
+const SINK_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const ENTRY_EXT = '.cdr';
+const COMPACT_MIN_LINES = 10_000;
+
+function checkSinkName(sink: string): void {
+  if (!SINK_NAME.test(sink) || sink === '.' || sink === '..') {
+    throw new RangeError(`sink name ${JSON.stringify(sink)} must match ${SINK_NAME} (it names spool files)`);
+  }
+}
+
+async function listNames(dir: string, suffix: string): Promise<string[]> {
+  try {
+    const names = await readdir(dir);
+    return names
+      .filter((n) => n.endsWith(suffix))
+      .map((n) => n.slice(0, -suffix.length))
+      .sort();
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+/**
+ * A crash-safe, directory-backed queue of CDRs.
+ *
+ * Layout under `dir`:
+ *
+ * - `pending/<id>.cdr`: one file per entry, a JSON header line then the XML. Written to `tmp/`, fsynced,
+ *   renamed into `pending/`, and `pending/` fsynced before {@link append} resolves.
+ * - `state/<sink>.done`: per sink, an append-only journal of the ids that sink has stored (fsynced per
+ *   batch). An entry is removed once every sink has it.
+ * - `dead/<sink>/<id>.xml` + `<id>.json`: entries a sink gave up on (its copy only; other sinks proceed).
+ *   {@link replayDead} puts them back for that sink.
+ * - `quarantine/<id>.body` + `<id>.reason.json`: request bodies that could not be decoded or parsed, raw.
+ *
+ * Memory stays bounded: only entry names and per-sink done marks of pending entries are held, entries are
+ * read one at a time when delivered.
+ */
+export class CdrSpool extends TypedEmitter<SpoolEvents> {
+  readonly dir: string;
+  readonly fsync: boolean;
+  private readonly logger: Logger;
+  private readonly pendingDir: string;
+  private readonly tmpDir: string;
+  private readonly stateDir: string;
+  private readonly deadDir: string;
+  private readonly quarantineDir: string;
+  private readonly pendingSync: DirSyncer;
+  private readonly stateSync: DirSyncer;
+  private readonly quarantineSync: DirSyncer;
+  private readonly deadSyncs = new Map<string, DirSyncer>();
+  private readonly journals = new Map<string, Promise<SinkJournal>>();
+  /** The done marks of each attached sink (the settled value of `journals`, readable synchronously). */
+  private readonly doneSets = new Map<string, Set<string>>();
+  private closed = false;
+
+  private constructor(options: CdrSpoolOptions) {
+    super();
+    this.dir = options.dir;
+    this.fsync = options.fsync ?? true;
+    this.logger = resolveLogger(options.logger, { component: 'cdr-spool' });
+    this.pendingDir = join(this.dir, 'pending');
+    this.tmpDir = join(this.dir, 'tmp');
+    this.stateDir = join(this.dir, 'state');
+    this.deadDir = join(this.dir, 'dead');
+    this.quarantineDir = join(this.dir, 'quarantine');
+    this.pendingSync = new DirSyncer(this.pendingDir, this.fsync);
+    this.stateSync = new DirSyncer(this.stateDir, this.fsync);
+    this.quarantineSync = new DirSyncer(this.quarantineDir, this.fsync);
+  }
+
+  /** Opens (creating when needed) the spool in `options.dir` and clears the leftovers of interrupted writes. */
+  static async open(options: CdrSpoolOptions): Promise<CdrSpool> {
+    const spool = new CdrSpool(options);
+    await mkdir(spool.dir, { recursive: true });
+    for (const d of [spool.pendingDir, spool.tmpDir, spool.stateDir, spool.deadDir, spool.quarantineDir]) {
+      await mkdir(d, { recursive: true });
+    }
+    if (spool.fsync) await fsyncPath(spool.dir);
+    // A temp file is an append that never resolved: nobody was told it was stored.
+    await rm(spool.tmpDir, { recursive: true, force: true });
+    await mkdir(spool.tmpDir, { recursive: true });
+    return spool;
+  }
+
+  /** The directory of a sink's dead letters. */
+  deadLetterDir(sink: string): string {
+    checkSinkName(sink);
+    return join(this.deadDir, sink);
+  }
+
+  /** The quarantine directory. */
+  get quarantineDirectory(): string {
+    return this.quarantineDir;
+  }
+
+  /**
+   * Stores a CDR durably and resolves with its id: the file is written, fsynced, renamed into `pending/` and
+   * the directory fsynced first. Then emits `append`.
+   */
+  async append(input: SpoolAppendInput): Promise<string> {
+    this.assertOpen();
+    const receivedAt = input.receivedAt ?? new Date();
+    const id = newEntryId(input.uuid, receivedAt);
+    const header: SpoolEntryHeader = {
+      id,
+      uuid: input.uuid,
+      leg: input.leg,
+      receivedAt: receivedAt.toISOString(),
+      meta: input.meta ?? {},
+      sinks: input.sinks ? [...input.sinks] : undefined,
+    };
+    await writeDurably(
+      join(this.tmpDir, `${id}${ENTRY_EXT}`),
+      join(this.pendingDir, `${id}${ENTRY_EXT}`),
+      [`${JSON.stringify(header)}\n`, input.xml],
+      this.pendingSync,
+      this.fsync,
+    );
+    this.emit('append', { id, uuid: input.uuid, sinks: input.sinks, record: input.record });
+    return id;
+  }
+
+  /** Ids of the pending entries, oldest first. Only names are read. */
+  pending(): Promise<string[]> {
+    return listNames(this.pendingDir, ENTRY_EXT).then((ids) => ids.filter(isEntryId));
+  }
+
+  /** Reads one entry; `undefined` when it is gone (removed meanwhile). */
+  async read(id: string): Promise<SpoolEntry | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.pendingDir, `${id}${ENTRY_EXT}`), 'utf8');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    return parseEntry(id, text);
+  }
+
+  /**
+   * Loads (once) the journal of `sink`, dropping the marks of entries no longer pending. Call it before
+   * {@link isDone} for that sink.
+   */
+  async attachSink(sink: string): Promise<void> {
+    await this.journal(sink);
+  }
+
+  /** True when `sink` has stored entry `id` (after {@link attachSink}). */
+  isDone(sink: string, id: string): boolean {
+    const done = this.doneSets.get(sink);
+    if (!done) throw new CdrSpoolError(`sink ${sink} is not attached`);
+    return done.has(id);
+  }
+
+  /** Records durably (journal line, fsynced) that `sink` has stored these entries. */
+  async markDone(sink: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const journal = await this.journal(sink);
+    const run = journal.chain.then(async () => {
+      await journal.handle.write(`${ids.join('\n')}\n`);
+      if (this.fsync) await journal.handle.datasync();
+      for (const id of ids) journal.done.add(id);
+      journal.lines += ids.length;
+      if (journal.lines > COMPACT_MIN_LINES && journal.lines > 2 * journal.done.size) {
+        await this.compact(sink, journal);
+      }
+    });
+    journal.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Removes an entry every sink has stored. Its done marks are forgotten. */
+  async remove(id: string): Promise<void> {
+    try {
+      await unlink(join(this.pendingDir, `${id}${ENTRY_EXT}`));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    for (const set of this.doneSets.values()) set.delete(id);
+  }
+
+  /**
+   * Gives up on entry `id` for `sink` only: its XML and facts (with the last error) go to `dead/<sink>/`,
+   * durably, then the entry counts as done for that sink so the others proceed and it can be removed.
+   */
+  async deadLetter(sink: string, id: string, error: unknown, attempts: number): Promise<void> {
+    const dir = this.deadLetterDir(sink);
+    const entry = await this.read(id);
+    if (entry) {
+      await mkdir(dir, { recursive: true });
+      let sync = this.deadSyncs.get(sink);
+      if (!sync) {
+        if (this.fsync) await fsyncPath(this.deadDir);
+        sync = new DirSyncer(dir, this.fsync);
+        this.deadSyncs.set(sink, sync);
+      }
+      const { xml, ...header } = entry;
+      const err = error instanceof Error ? error : new Error(String(error));
+      const code: unknown = (err as Error & { code?: unknown }).code;
+      const info: DeadLetterInfo = {
+        ...header,
+        sink,
+        attempts,
+        error: { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) },
+        deadAt: new Date().toISOString(),
+      };
+      // The XML first: a `.json` only ever names an XML that is already durable.
+      await writeDurably(
+        join(this.tmpDir, `${id}.${sink}.xml`),
+        join(dir, `${id}.xml`),
+        [xml],
+        sync,
+        this.fsync,
+      );
+      await writeDurably(
+        join(this.tmpDir, `${id}.${sink}.json`),
+        join(dir, `${id}.json`),
+        [`${JSON.stringify(info, null, 2)}\n`],
+        sync,
+        this.fsync,
+      );
+      this.logger.warn({ sink, id, uuid: entry.uuid, attempts, err: err.message }, 'CDR dead-lettered');
+    }
+    await this.markDone(sink, [id]);
+  }
+
+  /** Ids of the dead letters of `sink`, oldest first. */
+  deadLetters(sink: string): Promise<string[]> {
+    return listNames(this.deadLetterDir(sink), '.json');
+  }
+
+  /** Reads a dead letter's facts and XML. */
+  async readDeadLetter(sink: string, id: string): Promise<{ info: DeadLetterInfo; xml: string }> {
+    const dir = this.deadLetterDir(sink);
+    const info = JSON.parse(await readFile(join(dir, `${id}.json`), 'utf8')) as DeadLetterInfo;
+    const xml = await readFile(join(dir, `${id}.xml`), 'utf8');
+    return { info, xml };
+  }
+
+  /**
+   * Puts dead letters of `sink` back into the spool, for that sink only (the others already have them), and
+   * deletes them from `dead/<sink>/` once the new entry is durable. Resolves with how many were replayed.
+   */
+  async replayDead(sink: string, ids?: readonly string[]): Promise<number> {
+    const dir = this.deadLetterDir(sink);
+    let count = 0;
+    for (const id of ids ?? (await this.deadLetters(sink))) {
+      const { info, xml } = await this.readDeadLetter(sink, id);
+      await this.append({
+        xml,
+        uuid: info.uuid,
+        leg: info.leg,
+        receivedAt: new Date(info.receivedAt),
+        meta: { ...info.meta, replayedFrom: id },
+        sinks: [sink],
+      });
+      await unlink(join(dir, `${id}.json`));
+      await unlink(join(dir, `${id}.xml`)).catch(() => {});
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * Keeps a body that could not be decoded or parsed: `quarantine/<id>.body` (the bytes as received) and
+   * `<id>.reason.json`, both fsynced with their directory before resolving. Resolves with the id.
+   */
+  async quarantine(input: QuarantineInput): Promise<string> {
+    this.assertOpen();
+    const receivedAt = input.receivedAt ?? new Date();
+    const id = newEntryId(input.uuidParam ?? 'unknown', receivedAt);
+    const reason = {
+      id,
+      reason: input.reason,
+      code: input.code,
+      contentType: input.contentType,
+      remoteAddress: input.remoteAddress,
+      uuidParam: input.uuidParam,
+      bytes: input.body.length,
+      receivedAt: receivedAt.toISOString(),
+    };
+    await writeDurably(
+      join(this.tmpDir, `${id}.body`),
+      join(this.quarantineDir, `${id}.body`),
+      [input.body],
+      this.quarantineSync,
+      this.fsync,
+    );
+    await writeDurably(
+      join(this.tmpDir, `${id}.reason.json`),
+      join(this.quarantineDir, `${id}.reason.json`),
+      [`${JSON.stringify(reason, null, 2)}\n`],
+      this.quarantineSync,
+      this.fsync,
+    );
+    return id;
+  }
+
+  /** Ids of the quarantined bodies, oldest first. */
+  quarantined(): Promise<string[]> {
+    return listNames(this.quarantineDir, '.reason.json');
+  }
+
+  /** Closes the journals. Entries stay on disk for the next open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const promise of this.journals.values()) {
+      const journal = await promise.catch(() => undefined);
+      if (!journal) continue;
+      await journal.chain;
+      await journal.handle.close().catch(() => {});
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new CdrSpoolError('the spool is closed');
+  }
+
+  private journal(sink: string): Promise<SinkJournal> {
+    checkSinkName(sink);
+    let promise = this.journals.get(sink);
+    if (!promise) {
+      promise = this.loadJournal(sink);
+      this.journals.set(sink, promise);
+      promise.catch(() => this.journals.delete(sink));
+    }
+    return promise;
+  }
+
+  private journalPath(sink: string): string {
+    return join(this.stateDir, `${sink}.done`);
+  }
+
+  private async loadJournal(sink: string): Promise<SinkJournal> {
+    this.assertOpen();
+    const marked = new Set<string>();
+    try {
+      const lines = createInterface({ input: createReadStream(this.journalPath(sink)), crlfDelay: Infinity });
+      // A torn last line (a crash mid-append) does not have the shape of an id and is skipped.
+      for await (const line of lines) if (isEntryId(line)) marked.add(line);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    const done = new Set<string>();
+    if (marked.size > 0) for (const id of await this.pending()) if (marked.has(id)) done.add(id);
+    const journal: SinkJournal = {
+      done,
+      handle: undefined as unknown as FileHandle,
+      lines: 0,
+      chain: Promise.resolve(),
+    };
+    // Rewrite it with the live marks only: this also drops a torn last line, so the next append starts clean.
+    await this.rewriteJournal(sink, journal);
+    this.doneSets.set(sink, done);
+    return journal;
+  }
+
+  private async compact(sink: string, journal: SinkJournal): Promise<void> {
+    // Removals must be durable before their marks disappear, or a crash could bring back an entry unmarked
+    // (harmless, it would only be delivered again, but avoidable).
+    await this.pendingSync.sync();
+    await journal.handle.close();
+    await this.rewriteJournal(sink, journal);
+  }
+
+  private async rewriteJournal(sink: string, journal: SinkJournal): Promise<void> {
+    const tmp = join(this.tmpDir, `${sink}.done.${process.pid}.tmp`);
+    const handle = await open(tmp, 'w', 0o640);
+    try {
+      let chunk: string[] = [];
+      for (const id of journal.done) {
+        chunk.push(id);
+        if (chunk.length === 4096) {
+          await handle.write(`${chunk.join('\n')}\n`);
+          chunk = [];
+        }
+      }
+      if (chunk.length) await handle.write(`${chunk.join('\n')}\n`);
+      if (this.fsync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, this.journalPath(sink));
+    await this.stateSync.sync();
+    journal.handle = await open(this.journalPath(sink), 'a', 0o640);
+    journal.lines = journal.done.size;
+  }
+}
+
+function parseEntry(id: string, text: string): SpoolEntry {
+  const newline = text.indexOf('\n');
+  if (newline === -1) throw new CdrSpoolError(`spool entry ${id} has no header line`);
+  let header: SpoolEntryHeader;
+  try {
+    header = JSON.parse(text.slice(0, newline)) as SpoolEntryHeader;
+  } catch (err) {
+    throw new CdrSpoolError(`spool entry ${id} has a corrupt header`, { cause: err });
+  }
+  return {
+    id,
+    uuid: header.uuid,
+    leg: header.leg,
+    receivedAt: header.receivedAt,
+    meta: header.meta ?? {},
+    sinks: header.sinks,
+    xml: text.slice(newline + 1),
+  };
+}

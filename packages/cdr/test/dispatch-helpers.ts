@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { link, mkdir, open, unlink } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { fixture } from '../../../scripts/test-env.js';
+import { parseCdr } from '../src/parse/parse-cdr.js';
+import type { CdrRecord } from '../src/record.js';
+import type { CdrSink } from '../src/sink.js';
+
+/** The a-leg CDR FreeSWITCH sent in the urlencoded capture: the template of generated CDRs. */
+const TEMPLATE = fixture('cdr-freeswitch', 'urlencoded__basic-7100__loopback-7100-a.xml').toString('utf8');
+const TEMPLATE_UUID = parseCdr(TEMPLATE).uuid;
+
+/**
+ * A real CDR (the captured one) rewritten for a new call `uuid`; with `bytes`, padded with extra channel
+ * variables to about that size (a 50 KB CDR is typical of a call with a few transfers).
+ */
+export function makeCdr(uuid: string = randomUUID(), bytes = 0): { uuid: string; xml: string } {
+  let xml = TEMPLATE.split(TEMPLATE_UUID).join(uuid);
+  if (bytes > xml.length) {
+    const pad: string[] = [];
+    let size = xml.length;
+    for (let i = 0; size < bytes; i++) {
+      const line = `    <pbxkit_pad_${i}>${'x%20'.repeat(24)}</pbxkit_pad_${i}>\n`;
+      pad.push(line);
+      size += line.length;
+    }
+    xml = xml.replace('<variables>\n', `<variables>\n${pad.join('')}`);
+  }
+  return { uuid, xml };
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One POST (or any method) over real HTTP. */
+export function httpRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'POST', headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Basic auth header value. */
+export function basic(user: string, pass: string): string {
+  return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+}
+
+/** An in-memory sink, idempotent by uuid like the real stores; counts every write it was handed. */
+export class MemorySink implements CdrSink {
+  readonly rows = new Map<string, CdrRecord>();
+  writes = 0;
+  /** Records handed over, duplicates included. */
+  received = 0;
+
+  constructor(readonly name = 'memory') {}
+
+  async write(records: readonly CdrRecord[]): Promise<void> {
+    this.writes++;
+    this.received += records.length;
+    for (const r of records) if (!this.rows.has(r.uuid)) this.rows.set(r.uuid, r);
+  }
+}
+
+/** Fails its first `failures` writes, then behaves like {@link MemorySink}. */
+export class FlakySink extends MemorySink {
+  failed = 0;
+
+  constructor(
+    name: string,
+    private failures: number,
+  ) {
+    super(name);
+  }
+
+  override async write(records: readonly CdrRecord[]): Promise<void> {
+    if (this.failed < this.failures) {
+      this.failed++;
+      throw new Error(`${this.name}: simulated outage (${this.failed}/${this.failures})`);
+    }
+    await super.write(records);
+  }
+}
+
+/** Refuses every record whose uuid is in `poison` (the whole batch fails, as a database would). */
+export class PoisonSink extends MemorySink {
+  constructor(
+    name: string,
+    readonly poison: Set<string>,
+  ) {
+    super(name);
+  }
+
+  override async write(records: readonly CdrRecord[]): Promise<void> {
+    const bad = records.find((r) => this.poison.has(r.uuid));
+    if (bad) throw new Error(`${this.name}: refuses ${bad.uuid}`);
+    await super.write(records);
+  }
+}
+
+/**
+ * A durable, idempotent store on disk: one file per call uuid, written to a temp file, fsynced and hard-linked
+ * into place (a second write of the same uuid finds the name taken and changes nothing). Survives `kill -9`.
+ */
+export class FileStoreSink implements CdrSink {
+  readonly name = 'filestore';
+  private seq = 0;
+
+  constructor(readonly dir: string) {
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
+    mkdirSync(join(dir, 'rows'), { recursive: true });
+  }
+
+  async write(records: readonly CdrRecord[]): Promise<void> {
+    await mkdir(join(this.dir, 'rows'), { recursive: true });
+    for (const r of records) {
+      const tmp = join(this.dir, 'tmp', `${process.pid}-${++this.seq}`);
+      const handle = await open(tmp, 'wx');
+      await handle.writeFile(JSON.stringify({ uuid: r.uuid, leg: r.leg, bytes: r.xml.length }));
+      await handle.sync();
+      await handle.close();
+      try {
+        await link(tmp, join(this.dir, 'rows', r.uuid));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      await unlink(tmp);
+    }
+    const dir = await open(join(this.dir, 'rows'), 'r');
+    await dir.sync();
+    await dir.close();
+  }
+
+  /** The uuids stored. */
+  static rows(dir: string): string[] {
+    return readdirSync(join(dir, 'rows'));
+  }
+
+  static row(dir: string, uuid: string): { uuid: string; leg: string; bytes: number } {
+    return JSON.parse(readFileSync(join(dir, 'rows', uuid), 'utf8'));
+  }
+}
