@@ -30,6 +30,14 @@ export {
 } from './record.js';
 export type { CdrSink, CdrStore } from './sink.js';
 export {
+  forwardBody,
+  HttpForwardError,
+  type HttpForwardErrorCode,
+  type HttpForwardFormat,
+  HttpForwardSink,
+  type HttpForwardSinkOptions,
+} from './sinks/http-forward.js';
+export {
   MONGO_CDR_INDEXES,
   MongoCdrSink,
   type MongoCdrSinkOptions,
