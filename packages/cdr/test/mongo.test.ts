@@ -26,6 +26,24 @@ function syntheticCdr(
 <cdr core-uuid="11111111-2222-3333-4444-555555555555" switchname="sw1"><channel_data><state>CS_REPORTING</state><direction>inbound</direction></channel_data><variables><uuid>${uuid}</uuid><domain_name>${opts.domain ?? 'pbx.example.com'}</domain_name><start_uepoch>${startUs}</start_uepoch><end_uepoch>${endUs}</end_uepoch><duration>42</duration><billsec>0</billsec><caller_id_number>0044123</caller_id_number>${extra}</variables><app_log><application app_name="hangup" app_data="" app_stamp="${endUs}"></application></app_log><callflow dialplan="XML" profile_index="1"><extension name="x" number="7100"><application app_name="bridge" app_data="user/7100"></application></extension><caller_profile><destination_number>7100</destination_number><uuid>${uuid}</uuid></caller_profile><times><created_time>${startUs}</created_time><hangup_time>${endUs}</hangup_time></times></callflow></cdr>`;
 }
 
+/**
+ * The connection string with its database path replaced by `database`. Credentials keep authenticating where
+ * they did: the database path is also the default `authSource`, so the original one is made explicit.
+ */
+function withDatabase(url: string, database: string): string {
+  const q = url.indexOf('?');
+  const head = q === -1 ? url : url.slice(0, q);
+  const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+  const hostsStart = head.indexOf('://') + 3;
+  const slash = head.indexOf('/', hostsStart);
+  const hosts = slash === -1 ? head : head.slice(0, slash);
+  const original = slash === -1 ? '' : head.slice(slash + 1);
+  if (hosts.slice(hostsStart).includes('@') && !params.has('authSource'))
+    params.set('authSource', original || 'admin');
+  const query = params.toString();
+  return `${hosts}/${database}${query ? `?${query}` : ''}`;
+}
+
 function fixtureRecords(): Array<{ name: string; record: CdrRecord }> {
   return cdrDocuments().map(({ name, xml }) => ({ name, record: parseCdr(xml) }));
 }
@@ -189,7 +207,7 @@ function mongoSuite(label: string, server: () => Promise<{ url: string; stop(): 
 
     it('opens and closes its own client from a URL, in the database of the URL', async () => {
       const database = `pbxkit_cdr_url_${randomUUID().slice(0, 8)}`;
-      const withDb = url.replace(/\/(\?|$)/, `/${database}$1`);
+      const withDb = withDatabase(url, database);
       const own = new MongoCdrSink({ url: withDb });
       try {
         expect(own.collection.dbName).toBe(database);
@@ -208,6 +226,32 @@ function mongoSuite(label: string, server: () => Promise<{ url: string; stop(): 
     });
   });
 }
+
+describe('MongoCdrSink duplicate keys', () => {
+  const record = () => parseCdr(syntheticCdr());
+
+  it('counts a bulkWrite that failed only with E11000 (a concurrent writer stored the uuid) as stored', async () => {
+    const sink = new MongoCdrSink({ url: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=100' });
+    const bulkWrite = vi
+      .spyOn(sink.collection, 'bulkWrite')
+      .mockRejectedValueOnce(
+        Object.assign(new Error('E11000 duplicate key'), { writeErrors: [{ code: 11000 }] }),
+      );
+    await expect(sink.write([record(), record()])).resolves.toBeUndefined();
+    expect(bulkWrite).toHaveBeenCalledTimes(1);
+    await sink.close();
+  });
+
+  it('rethrows any other write error, and a mix of E11000 and others', async () => {
+    const sink = new MongoCdrSink({ url: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=100' });
+    const mixed = Object.assign(new Error('mixed'), { writeErrors: [{ code: 11000 }, { code: 2 }] });
+    vi.spyOn(sink.collection, 'bulkWrite').mockRejectedValueOnce(mixed);
+    await expect(sink.write([record()])).rejects.toBe(mixed);
+    // and a server that cannot be reached fails the write (the dispatcher retries it)
+    await expect(sink.write([record()])).rejects.toThrow();
+    await sink.close();
+  });
+});
 
 describe('encodeFieldName', () => {
   it('escapes . % and a leading $ reversibly, and leaves ordinary names alone', () => {

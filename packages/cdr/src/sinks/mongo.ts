@@ -40,6 +40,17 @@ export const MONGO_CDR_INDEXES = [
 ] as const;
 
 /**
+ * True when a bulkWrite failed only because documents with those `_id`s exist (E11000): two writers upserting
+ * the same new uuid at once can end so on servers that do not retry such upserts themselves (MongoDB < 4.2).
+ * The other operations of an unordered bulkWrite were applied.
+ */
+function onlyDuplicateKeys(err: unknown): boolean {
+  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  return list.length > 0 && list.every((e) => (e as { code?: unknown } | null)?.code === 11000);
+}
+
+/**
  * Stores each CDR leg as one MongoDB document whose `_id` is the leg's uuid, in a shape close to
  * mod_cdr_mongodb's (see {@link CdrMongoDocument}), through the official `mongodb` driver.
  *
@@ -134,6 +145,12 @@ export class MongoCdrSink implements CdrStore {
       this.metrics.written.inc({ sink: this.name, result: 'duplicate' }, records.length - inserted);
       this.log.debug({ records: records.length, inserted }, 'CDRs stored');
     } catch (err) {
+      if (onlyDuplicateKeys(err)) {
+        // Another writer inserted the same uuid between our upsert's match and its insert: it is stored.
+        this.metrics.written.inc({ sink: this.name, result: 'duplicate' }, records.length);
+        this.log.debug({ records: records.length }, 'CDRs already stored (duplicate key)');
+        return;
+      }
       this.log.warn({ err, records: records.length }, 'bulkWrite of CDRs failed');
       throw err;
     } finally {
