@@ -39,6 +39,29 @@ describe('AmiParser chunking (property)', () => {
     });
   }
 
+  const synthetic: Record<string, Buffer> = {
+    'bare-LF framing of 10-command-multiline': Buffer.from(
+      rx('10-command-multiline').toString('utf8').replaceAll('\r\n', '\n'),
+    ),
+    'pre-14 Response: Follows with blank lines and multi-byte text': Buffer.from(
+      'Asterisk Call Manager/1.1\r\n' +
+        'Response: Follows\r\nPrivilege: Command\r\nActionID: a\r\nZoë: 日本\n\n\r\nlast--END COMMAND--\r\n\r\n' +
+        'Event: After\r\nX: 1\r\n\r\n\r\n' +
+        'Response: Follows\nActionID: b\n--END COMMAND--\n\n',
+    ),
+  };
+  for (const [label, bytes] of Object.entries(synthetic)) {
+    it(`any chunking of ${label} yields the same messages`, () => {
+      const whole = observe([bytes]);
+      fc.assert(
+        fc.property(fc.array(fc.nat(), { maxLength: 40 }), (cuts) => {
+          expect(observe(split(bytes, cuts))).toEqual(whole);
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
   it('byte-at-a-time feeding of the largest capture yields the same messages', () => {
     const bytes = rx('28-originate-async-success');
     const single = [...bytes].map((b) => Buffer.from([b]));

@@ -109,6 +109,8 @@ describe('AmiParser framing', () => {
       'Response: Follows\r\nPrivilege: Command\r\nActionID: c2\r\nglued--END COMMAND--\r\n\r\n';
     const msgs = new AmiParser({ expectBanner: false }).feed(Buffer.from(wire));
     expect(msgs).toHaveLength(2);
+    expect(msgs[0]?.type).toBe('response');
+    expect(msgs[0]?.name).toBe('Follows');
     expect(msgs[0]?.actionId).toBe('c1');
     expect(commandOutput(msgs[0] as AmiMessage)).toBe('Channel: not a header\n\nline three');
     expect(commandOutput(msgs[1] as AmiMessage)).toBe('glued');

@@ -30,6 +30,9 @@ const CR = 13;
 const SPACE = 32;
 const BANNER_PREFIX = 'Asterisk Call Manager';
 const END_COMMAND = '--END COMMAND--';
+// A line end followed by an empty line: the end of a message.
+const CRLF_BLANK = Buffer.from('\n\r\n');
+const LF_BLANK = Buffer.from('\n\n');
 
 /**
  * Sans-I/O AMI parser: feed it the bytes of a connection, in chunks split anywhere, and it returns the
@@ -39,8 +42,8 @@ const END_COMMAND = '--END COMMAND--';
  * an empty line; CRLF and bare LF are both accepted. Pre-Asterisk-14 `Response: Follows` command output (raw
  * lines up to `--END COMMAND--`, empty lines included) is collected into {@link AmiMessage.text}.
  *
- * Each chunk is scanned once: only the complete lines are decoded (UTF-8 never uses byte 0x0A inside a
- * character, so cutting at LF is safe), and the bytes of an unfinished last line wait for the next chunk.
+ * Each byte is scanned once, for LF (UTF-8 never uses byte 0x0A inside a character, so cutting there is
+ * safe); a message is decoded once, when its blank line arrives, and the bytes of an unfinished one wait.
  * After a thrown {@link AmiProtocolError} the parser has discarded its state; the stream is not trustworthy
  * and the connection should be closed.
  *
@@ -57,15 +60,16 @@ export class AmiParser {
   banner: AmiBanner | undefined;
   private readonly maxBytes: number;
   private expectBanner: boolean;
-  // Bytes of a line whose LF has not arrived yet.
-  private tail: Buffer[] = [];
-  private tailBytes = 0;
-  // The message being assembled.
+  // Bytes of the unfinished message from earlier chunks, from its first byte, and its last two bytes.
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  private prev1 = -1;
+  private prev2 = -1;
+  // The message being assembled from its decoded text.
   private keys: string[] = [];
   private values: string[] = [];
   private text: string[] = [];
   private actionId: string | undefined;
-  private size = 0;
   // Inside a `Response: Follows` body: 1 = headers, 2 = output, 3 = `--END COMMAND--` seen.
   private follows = 0;
   private out: AmiMessage[] = [];
@@ -78,33 +82,14 @@ export class AmiParser {
 
   /** Bytes received but not yet part of a complete message (what a slow or hostile peer holds in memory). */
   get bufferedBytes(): number {
-    return this.size + this.tailBytes;
+    return this.partsBytes;
   }
 
   /** Parses `chunk` and returns the messages it completed (possibly none), in order. */
   feed(chunk: Buffer): AmiMessage[] {
     this.out = [];
     try {
-      let start = 0;
-      if (this.tailBytes > 0) {
-        const nl = chunk.indexOf(LF);
-        if (nl === -1) {
-          this.keepTail(chunk);
-          return this.out;
-        }
-        this.tail.push(chunk.subarray(0, nl + 1));
-        const line = Buffer.concat(this.tail, this.tailBytes + nl + 1).toString('utf8');
-        this.tail = [];
-        this.tailBytes = 0;
-        this.lines(line);
-        start = nl + 1;
-      }
-      const last = chunk.lastIndexOf(LF);
-      if (last >= start) {
-        this.lines(chunk.toString('utf8', start, last + 1));
-        start = last + 1;
-      }
-      if (start < chunk.length) this.keepTail(start === 0 ? chunk : chunk.subarray(start));
+      this.scan(chunk);
     } catch (err) {
       this.reset();
       throw err;
@@ -114,10 +99,11 @@ export class AmiParser {
 
   /** Forgets everything buffered, e.g. before reusing the parser on a new connection. */
   reset(): void {
-    this.tail = [];
-    this.tailBytes = 0;
+    this.parts = [];
+    this.partsBytes = 0;
+    this.prev1 = -1;
+    this.prev2 = -1;
     this.clearMessage();
-    this.follows = 0;
   }
 
   /** Like {@link AmiParser.reset}, and expects a banner again, as on a fresh connection. */
@@ -127,11 +113,110 @@ export class AmiParser {
     this.expectBanner = expectBanner;
   }
 
-  private keepTail(bytes: Buffer): void {
-    // Copied: a subarray would pin the whole socket chunk in memory for the sake of a few bytes.
-    this.tail.push(Buffer.from(bytes));
-    this.tailBytes += bytes.length;
-    if (this.size + this.tailBytes > this.maxBytes) this.tooLarge();
+  /**
+   * Finds message ends (a line end followed by an empty line) with native byte searches, about one per
+   * message, and decodes each message once, into its own string: values sliced from it keep that message
+   * alive, never a whole socket chunk. Bytes of an unfinished message are carried (indices below 0 stand for
+   * them) and joined once, when it completes.
+   */
+  private scan(chunk: Buffer): void {
+    let pos = 0;
+    if (this.expectBanner) {
+      pos = this.scanBanner(chunk);
+      if (this.expectBanner) return;
+    }
+    let msgStart = this.partsBytes > 0 ? -this.partsBytes : pos;
+    let nextCrlf = -2;
+    let nextLf = -2;
+    let from = pos;
+    for (;;) {
+      let contentEnd: number;
+      let termEnd: number;
+      const straddle = from === 0 && this.partsBytes > 0 ? this.straddlingEnd(chunk) : undefined;
+      if (straddle) {
+        [contentEnd, termEnd] = straddle;
+      } else {
+        if (nextCrlf !== -1 && nextCrlf < from) nextCrlf = chunk.indexOf(CRLF_BLANK, from);
+        if (nextLf !== -1 && nextLf < from) nextLf = chunk.indexOf(LF_BLANK, from);
+        if (nextCrlf === -1 && nextLf === -1) break;
+        if (nextLf === -1 || (nextCrlf !== -1 && nextCrlf < nextLf)) {
+          contentEnd = nextCrlf + 1;
+          termEnd = nextCrlf + 3;
+        } else {
+          contentEnd = nextLf + 1;
+          termEnd = nextLf + 2;
+        }
+      }
+      from = termEnd;
+      if (contentEnd - msgStart > this.maxBytes) this.tooLarge();
+      // A blank line inside a `Response: Follows` body does not end it; the one after --END COMMAND-- does.
+      if (this.isOpenFollows(chunk, msgStart, contentEnd)) continue;
+      this.complete(chunk, msgStart, contentEnd);
+      msgStart = termEnd;
+    }
+    this.carry(chunk, msgStart);
+  }
+
+  private scanBanner(chunk: Buffer): number {
+    const nl = chunk.indexOf(LF);
+    if (nl === -1) {
+      this.carry(chunk, this.partsBytes > 0 ? -this.partsBytes : 0);
+      return chunk.length;
+    }
+    const line = this.bytes(chunk, this.partsBytes > 0 ? -this.partsBytes : 0, nl).toString('utf8');
+    this.parts = [];
+    this.partsBytes = 0;
+    this.bannerLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    return nl + 1;
+  }
+
+  /** `[contentEnd, termEnd]` of a message end split between the carried bytes and `chunk`, if any. */
+  private straddlingEnd(chunk: Buffer): [number, number] | undefined {
+    const c0 = chunk[0];
+    if (this.prev1 === CR && this.prev2 === LF && c0 === LF) return [-1, 1];
+    if (this.prev1 === LF && c0 === LF) return [0, 1];
+    if (this.prev1 === LF && c0 === CR && chunk[1] === LF) return [0, 2];
+    return undefined;
+  }
+
+  /** The bytes from `start` (negative: carried) to `end` in `chunk`. */
+  private bytes(chunk: Buffer, start: number, end: number): Buffer {
+    if (start >= 0) return chunk.subarray(start, end);
+    return Buffer.concat([...this.parts, chunk.subarray(0, Math.max(0, end))]).subarray(0, end - start);
+  }
+
+  private isOpenFollows(chunk: Buffer, start: number, end: number): boolean {
+    // Cheap test first: the message's first byte after any blank lines must be R.
+    let i = start;
+    let first = i >= 0 ? chunk[i] : this.parts[0]?.[0];
+    while ((first === CR || first === LF) && i < end - 1) {
+      i++;
+      first = i >= 0 ? chunk[i] : this.bytes(chunk, start, end)[i - start];
+    }
+    if (first === undefined || (first | 0x20) !== 0x72) return false;
+    const head = this.bytes(chunk, i, Math.min(end, i + 40)).toString('latin1');
+    if (!/^response:[ \t]*follows[ \t]*\r?\n/i.test(head)) return false;
+    return this.bytes(chunk, start, end).indexOf(END_COMMAND) === -1;
+  }
+
+  private complete(chunk: Buffer, start: number, end: number): void {
+    const text =
+      start >= 0 ? chunk.toString('utf8', start, end) : this.bytes(chunk, start, end).toString('utf8');
+    this.parts = [];
+    this.partsBytes = 0;
+    this.lines(text);
+    this.endMessage();
+  }
+
+  /** Keeps the bytes of `chunk` from `start` (the unfinished message), copied: a caller may reuse its buffer. */
+  private carry(chunk: Buffer, start: number): void {
+    const from = Math.max(0, start);
+    if (from >= chunk.length) return;
+    this.parts.push(Buffer.from(chunk.subarray(from)));
+    this.partsBytes += chunk.length - from;
+    this.prev2 = chunk.length - from >= 2 ? (chunk[chunk.length - 2] as number) : this.prev1;
+    this.prev1 = chunk[chunk.length - 1] as number;
+    if (this.partsBytes > this.maxBytes) this.tooLarge();
   }
 
   private tooLarge(): never {
@@ -141,7 +226,7 @@ export class AmiParser {
     );
   }
 
-  // `text` holds whole lines, each ending in LF.
+  // `text` is one message: whole lines, each ending in LF, without the blank line that ended it.
   private lines(text: string): void {
     const len = text.length;
     let pos = 0;
@@ -149,19 +234,14 @@ export class AmiParser {
       const nl = text.indexOf('\n', pos);
       let end = nl;
       if (end > pos && text.charCodeAt(end - 1) === CR) end--;
-      this.size += nl + 1 - pos;
-      if (this.size > this.maxBytes) this.tooLarge();
-      if (this.expectBanner) this.bannerLine(text.slice(pos, end));
-      else if (this.follows !== 0) this.followsLine(text, pos, end);
-      else if (end === pos) this.endMessage();
-      else this.headerLine(text, pos, end);
+      if (this.follows !== 0) this.followsLine(text, pos, end);
+      else if (end > pos) this.headerLine(text, pos, end);
       pos = nl + 1;
     }
   }
 
   private bannerLine(line: string): void {
     this.expectBanner = false;
-    this.size = 0;
     if (!line.startsWith(BANNER_PREFIX)) {
       throw new AmiProtocolError(
         `not an AMI server: first line ${JSON.stringify(line.slice(0, 80))}`,
@@ -195,11 +275,8 @@ export class AmiParser {
 
   private followsLine(text: string, start: number, end: number): void {
     if (this.follows === 3) {
-      // After the end marker only the terminating blank line (or stray headers) may come.
-      if (end === start) {
-        this.follows = 0;
-        this.endMessage();
-      } else this.headerLine(text, start, end);
+      // After the end marker only the terminating blank line (which ended the text) or stray headers.
+      if (end > start) this.headerLine(text, start, end);
       return;
     }
     const line = text.slice(start, end);
@@ -223,11 +300,8 @@ export class AmiParser {
   }
 
   private endMessage(): void {
-    if (this.keys.length === 0 && this.text.length === 0) {
-      // A stray blank line between messages is not a message.
-      this.size = 0;
-      return;
-    }
+    // Stray blank lines between messages are not a message.
+    if (this.keys.length === 0 && this.text.length === 0) return;
     this.out.push(new AmiMessage(this.keys, this.values, this.text, this.actionId ?? null));
     this.clearMessage();
   }
@@ -237,6 +311,6 @@ export class AmiParser {
     this.values = [];
     this.text = [];
     this.actionId = undefined;
-    this.size = 0;
+    this.follows = 0;
   }
 }
