@@ -1,0 +1,153 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { basic } from './dispatch-helpers.js';
+import { freeswitchUrlEncode } from './fixtures.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+const TSX = join(root, 'packages/cdr/node_modules/.bin/tsx');
+
+type Message = Record<string, unknown>;
+
+/** The child process of `crash-child.ts`, spoken to through JSON lines. */
+export class ServiceProcess {
+  private readonly messages: Message[] = [];
+  private readonly waiters: Array<(m: Message) => void> = [];
+  private stderr = '';
+  readonly exited: Promise<number | null>;
+  url = '';
+
+  private constructor(readonly proc: ChildProcess) {
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      let message: Message;
+      try {
+        message = JSON.parse(line) as Message;
+      } catch {
+        return;
+      }
+      const waiter = this.waiters.shift();
+      if (waiter) waiter(message);
+      else this.messages.push(message);
+    });
+    proc.stderr?.on('data', (c: Buffer) => {
+      this.stderr += c.toString();
+    });
+    this.exited = new Promise((resolveExit) => proc.on('exit', (code) => resolveExit(code)));
+  }
+
+  static async start(env: Record<string, string>): Promise<ServiceProcess> {
+    const proc = spawn(TSX, ['--tsconfig', join(root, 'tsconfig.json'), join(here, 'crash-child.ts')], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const child = new ServiceProcess(proc);
+    const first = await Promise.race([
+      child.next(),
+      child.exited.then((code) => {
+        throw new Error(`service process exited (${code}) before listening:\n${child.stderr}`);
+      }),
+    ]);
+    child.url = String(first.url);
+    return child;
+  }
+
+  next(): Promise<Message> {
+    const queued = this.messages.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolveMessage) => this.waiters.push(resolveMessage));
+  }
+
+  /** `kill -9`: no handler runs, nothing is flushed. */
+  kill(): Promise<number | null> {
+    this.proc.kill('SIGKILL');
+    return this.exited;
+  }
+
+  /** Resolves when the child's dispatcher has delivered everything; with the spool's pending count. */
+  async drain(): Promise<number> {
+    this.proc.stdin?.write('drain\n');
+    const answer = await this.next();
+    return Number(answer.pending);
+  }
+
+  async close(): Promise<void> {
+    this.proc.stdin?.write('close\n');
+    await this.exited;
+  }
+
+  get errors(): string {
+    return this.stderr;
+  }
+}
+
+/** One CDR to post. */
+export interface Cdr {
+  uuid: string;
+  xml: string;
+}
+
+/**
+ * Posts CDRs as mod_xml_cdr does (`encode=true`, `?uuid=a_<uuid>`, Basic auth) with `senders` concurrent
+ * connections. `onAck` runs after each 2xx with the number so far; once `stop()` is called no new post starts.
+ * Resolves with the uuids that got a 2xx and those that did not (refused, reset, never sent).
+ */
+export async function postConcurrently(
+  url: string,
+  cdrs: readonly Cdr[],
+  options: { senders: number; onAck?: (acked: number, stop: () => void) => void },
+): Promise<{ acked: string[]; notAcked: string[] }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.senders });
+  const acked: string[] = [];
+  const notAcked: string[] = [];
+  let next = 0;
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+  };
+  const auth = basic('fs', 'secret');
+  async function sender(): Promise<void> {
+    while (next < cdrs.length) {
+      const cdr = cdrs[next++] as Cdr;
+      if (stopped) {
+        notAcked.push(cdr.uuid);
+        continue;
+      }
+      const body = `cdr=${freeswitchUrlEncode(cdr.xml)}`;
+      const status = await new Promise<number>((resolveStatus) => {
+        const req = request(
+          `${url}?uuid=a_${cdr.uuid}`,
+          {
+            method: 'POST',
+            agent,
+            headers: {
+              authorization: auth,
+              'content-type': 'application/x-www-form-urlencoded',
+              'user-agent': 'freeswitch-xml/1.0',
+              'content-length': Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolveStatus(res.statusCode ?? 0));
+            res.on('error', () => resolveStatus(0));
+          },
+        );
+        req.on('error', () => resolveStatus(0));
+        req.end(body);
+      });
+      if (status >= 200 && status < 300) {
+        acked.push(cdr.uuid);
+        options.onAck?.(acked.length, stop);
+      } else {
+        notAcked.push(cdr.uuid);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: options.senders }, sender));
+  agent.destroy();
+  return { acked, notAcked };
+}
