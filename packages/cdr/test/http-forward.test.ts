@@ -120,6 +120,22 @@ describe('HttpForwardSink', () => {
     expect(parseCdr(decoded.xml).variables.x).toBe('a&b<c+d%');
   });
 
+  it('posts a 5 MB CDR in each format', async () => {
+    const pads = Array.from({ length: 60_000 }, (_, i) => `<pad_${i}>${'x%25'.repeat(20)}</pad_${i}>`).join(
+      '',
+    );
+    const record = parseCdr(
+      `<?xml version="1.0"?>\n<cdr><variables><uuid>66666666-0000-0000-0000-000000000001</uuid>${pads}</variables></cdr>`,
+    );
+    expect(record.xml.length).toBeGreaterThan(5_000_000);
+    for (const format of ['form', 'text-xml', 'xml'] as const) {
+      received = [];
+      await new HttpForwardSink({ url: `${base}/cdr`, format, retry: fast }).write([record]);
+      const [req] = received;
+      expect(decodeCdrBody(req?.body ?? '', req?.headers['content-type']).xml).toBe(record.xml);
+    }
+  });
+
   it('appends &uuid= to a URL with a query, and can leave the a_ prefix out', async () => {
     const record = syntheticRecord('11111111-0000-0000-0000-000000000002', 'a');
     await new HttpForwardSink({ url: `${base}/cdr?record_type=call`, retry: fast }).write([record]);

@@ -124,6 +124,16 @@ function mongoSuite(label: string, server: () => Promise<{ url: string; stop(): 
       expect(chainDoc?.callflow[0]?.times.hangup_time).toBe(1795418958486221);
     });
 
+    it('stores a 5 MB CDR', async () => {
+      const pads = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`pad_${i}`, 'x'.repeat(80)]));
+      const record = parseCdr(syntheticCdr({ extra: pads }));
+      expect(record.xml.length).toBeGreaterThan(5_000_000);
+      await sink.write([record]);
+      const doc = await sink.get(record.uuid);
+      expect(Object.keys(doc?.variables ?? {}).length).toBe(Object.keys(record.variables).length);
+      expect(doc?.variables.pad_59999).toBe('x'.repeat(80));
+    });
+
     it('stores a CDR posted twice once, keeping the first copy', async () => {
       const uuid = randomUUID();
       const first = parseCdr(syntheticCdr({ uuid, extra: { note: 'first' } }));
