@@ -19,7 +19,12 @@ export {
   escapeConfValue,
 } from './config/conf-lines.js';
 export { type ParsedConf, parseConfText } from './config/conf-parse.js';
-export { type ConfigAction, ConfigUpdate, configActionHeaders } from './config/update-actions.js';
+export {
+  batchConfigActions,
+  type ConfigAction,
+  ConfigUpdate,
+  configActionHeaders,
+} from './config/update-actions.js';
 export {
   AmiActionError,
   AmiAuthError,

@@ -253,6 +253,21 @@ describe('AmiClient.originate', () => {
     expect(sent.getAll('Variable')).toEqual(['PBXKIT_RUN=capture-28', 'FOO=bar']);
   });
 
+  it('still resolves when the OriginateResponse overtakes the response', async () => {
+    const fake = await startFake();
+    fake.onAction('Originate', (action, session) => {
+      session.event('OriginateResponse', [
+        ['ActionID', action.get('ActionID') ?? ''],
+        ['Response', 'Success'],
+        ['Uniqueid', '1700000000.7'],
+      ]);
+      session.respond(action, undefined, 'Originate successfully queued');
+    });
+    const client = await connected(fake);
+    const result = await client.originate({ Channel: 'PJSIP/100', Application: 'Wait', Data: '1' });
+    expect(result.event?.get('Uniqueid')).toBe('1700000000.7');
+  });
+
   it('rejects a failed call with AmiActionError naming the reason', async () => {
     const fake = await startFake();
     fake.onAction('Originate', (action, session) => {

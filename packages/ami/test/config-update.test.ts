@@ -1,6 +1,7 @@
 import {
   AmiInvalidActionError,
   applyConfigActions,
+  batchConfigActions,
   ConfFile,
   ConfigActionFailure,
   ConfigUpdate,
@@ -62,6 +63,16 @@ describe('ConfigUpdate headers', () => {
       'Action-000009': 'DelCat',
       'Cat-000009': 'gone',
     });
+  });
+
+  it('batches large change sets under a header budget, in order', () => {
+    const changes = new ConfigUpdate();
+    for (let i = 0; i < 50; i++) changes.append('peers', 'permit', `10.0.${i}.0/24`);
+    const batches = batchConfigActions(changes.actions, 122);
+    expect(batches.flat()).toEqual(changes.actions);
+    for (const batch of batches)
+      expect(Object.keys(configActionHeaders(batch)).length).toBeLessThanOrEqual(122);
+    expect(batches.map((b) => b.length)).toEqual([30, 20]);
   });
 
   it('refuses what Asterisk would silently get wrong', () => {

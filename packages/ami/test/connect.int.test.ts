@@ -146,6 +146,15 @@ describe('AmiClient.connect', () => {
     expect(await rejectionOf(client.action({ Action: 'Ping' }))).toBeInstanceOf(AmiConnectionError);
   });
 
+  it('stops a connect() in progress when close() is called', async () => {
+    const fake = await startFake();
+    const client = clientFor(fake);
+    const connecting = client.connect();
+    await client.close();
+    expect(await rejectionOf(connecting)).toBeInstanceOf(AmiConnectionError);
+    expect(client.state).toBe('closed');
+  });
+
   it('shares one attempt between concurrent connect() calls', async () => {
     const fake = await startFake();
     const client = clientFor(fake);

@@ -2,10 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Backoff, type Logger, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
 import { ConfFile } from '../config/conf-file.js';
 import {
+  batchConfigActions,
   type ConfigAction,
   ConfigUpdate,
   configActionHeaders,
-  headerCount,
 } from '../config/update-actions.js';
 import {
   AmiActionError,
@@ -143,7 +143,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
       },
       (err: unknown) => {
         this.connecting = undefined;
-        this.currentState = 'idle';
+        if (!this.isClosed()) this.currentState = 'idle';
         throw err;
       },
     );
@@ -232,20 +232,8 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     options: AmiActionOptions & { reload?: boolean | string; preserveEffectiveContext?: boolean } = {},
   ): Promise<void> {
     const list = changes instanceof ConfigUpdate ? changes.actions : changes;
-    const fixed = 6; // Action, ActionID, SrcFilename, DstFilename, Reload, PreserveEffectiveContext
-    const batches: ConfigAction[][] = [[]];
-    let used = fixed;
-    for (const change of list) {
-      const n = headerCount(change);
-      const batch = batches.at(-1) as ConfigAction[];
-      if (used + n > MAX_ACTION_HEADERS && batch.length > 0) {
-        batches.push([change]);
-        used = fixed + n;
-      } else {
-        batch.push(change);
-        used += n;
-      }
-    }
+    // Action, ActionID, SrcFilename, DstFilename, Reload and PreserveEffectiveContext come with each batch.
+    const batches = batchConfigActions(list, MAX_ACTION_HEADERS - 6);
     const reload = options.reload === true ? 'yes' : options.reload || undefined;
     for (const [i, batch] of batches.entries()) {
       await this.action(
@@ -315,6 +303,11 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     this.hub.endStreams();
   }
 
+  // A method, not an inline comparison: the state changes across awaits, which narrowing cannot see.
+  private isClosed(): boolean {
+    return this.currentState === 'closed';
+  }
+
   private get actionTimeoutMs(): number {
     return this.options.actionTimeoutMs ?? 10_000;
   }
@@ -362,6 +355,10 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     const { host, port = 5038, tls } = this.options;
     const connectTimeoutMs = this.options.connectTimeoutMs ?? 10_000;
     const socket = await openSocket({ host, port, tls, timeoutMs: connectTimeoutMs });
+    if (this.isClosed()) {
+      socket.destroy();
+      throw new AmiConnectionError('client closed while connecting');
+    }
     this.connectionSeq++;
     this.actionSeq = 0;
     let bannerArrived: (banner: AmiBanner) => void = () => {};
@@ -403,7 +400,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
         clearTimeout(timer);
       }
       await Promise.race([this.login(), lost]);
-      if (this.currentState === 'closed') throw new AmiConnectionError('client closed while connecting');
+      if (this.isClosed()) throw new AmiConnectionError('client closed while connecting');
     } catch (err) {
       connection.destroy(err as Error);
       throw err;

@@ -120,6 +120,9 @@ export class PendingActions {
       }
     } else {
       pending.response = message;
+      // An OriginateResponse that overtook its response (never seen, but cheap to allow) completes it now.
+      const early = pending.events?.[0];
+      if (early) this.finishOriginate(pending, early);
     }
     return true;
   }
@@ -131,11 +134,14 @@ export class PendingActions {
   onEvent(message: AmiMessage): boolean {
     const id = message.actionId;
     const pending = id === undefined ? undefined : this.byId.get(id);
-    if (!pending?.response) return false;
+    if (!pending) return false;
     if (pending.kind === 'originate') {
-      if (message.name === 'OriginateResponse') this.finishOriginate(pending, message);
+      if (message.name !== 'OriginateResponse') return false;
+      if (pending.response) this.finishOriginate(pending, message);
+      else pending.events = [message];
       return false;
     }
+    if (!pending.response) return false;
     if (pending.kind !== 'list' || !pending.events) return false;
     const flag = message.get('EventList')?.toLowerCase();
     if (flag === 'complete' || (flag === undefined && message.name.endsWith('Complete'))) {

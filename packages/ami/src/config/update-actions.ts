@@ -216,7 +216,23 @@ export function configActionHeaders(actions: readonly ConfigAction[], first = 0)
   return fields;
 }
 
-/** Headers one action of `a` needs, for splitting large change sets into several `UpdateConfig`s. */
-export function headerCount(a: ConfigAction): number {
-  return Object.keys(configActionHeaders([a])).length;
+/**
+ * Splits `actions` into consecutive groups of at most `maxHeaders` headers each (Asterisk reads 128 per
+ * action), keeping their order. Validates every action first, so nothing is sent when one is invalid.
+ */
+export function batchConfigActions(actions: readonly ConfigAction[], maxHeaders: number): ConfigAction[][] {
+  const batches: ConfigAction[][] = [[]];
+  let used = 0;
+  for (const action of actions) {
+    const n = Object.keys(configActionHeaders([action])).length;
+    const batch = batches.at(-1) as ConfigAction[];
+    if (used + n > maxHeaders && batch.length > 0) {
+      batches.push([action]);
+      used = n;
+    } else {
+      batch.push(action);
+      used += n;
+    }
+  }
+  return batches;
 }
