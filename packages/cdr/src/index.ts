@@ -1,3 +1,6 @@
+export { collectCdrFiles, isCdrFileName } from './cli/files.js';
+export { type CliIo, openStore, runCli } from './cli/main.js';
+export { type DeliverFilesOptions, deliverFiles, type FileRunSummary } from './cli/run-files.js';
 export { type CdrEncoding, type DecodedCdr, decodeCdrBody, decodeCdrFile } from './decode/transport.js';
 export {
   CdrDispatcher,
