@@ -31,6 +31,7 @@ export {
   type CdrRecord,
   chronologicalCallflows,
 } from './record.js';
+export { CdrRetention, type CdrRetentionEvents, type CdrRetentionOptions } from './retention/retention.js';
 export type { CdrSink, CdrStore } from './sink.js';
 export {
   forwardBody,
