@@ -60,3 +60,18 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
   }
   throw new Error('expected a rejection');
 }
+
+/** The arguments of every `console.log` call made while `run` runs. */
+export async function consoleLogOf(run: () => Promise<unknown>): Promise<unknown[][]> {
+  const calls: unknown[][] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => {
+    calls.push(args);
+  };
+  try {
+    await run();
+  } finally {
+    console.log = original;
+  }
+  return calls;
+}

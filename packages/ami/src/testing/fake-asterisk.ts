@@ -58,8 +58,7 @@ const DEFAULT_COMMANDS: Record<string, FakeCommandResult> = {
  * @example
  * ```ts
  * import { FakeAsterisk } from '@pbxkit/ami/testing';
- * const fake = new FakeAsterisk({ users: { admin: 'pw' }, loginFailureDelayMs: 10 });
- * await fake.start();
+ * const fake = await FakeAsterisk.start({ users: { admin: 'pw' }, loginFailureDelayMs: 10 });
  * fake.onAction('CoreShowChannels', (action, session) => {
  *   session.sendList(action, 'CoreShowChannel', [{ Channel: 'PJSIP/100-00000001' }]);
  * });
@@ -103,6 +102,11 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
     this.server = options.tls
       ? tls.createServer(options.tls, (socket) => this.accept(socket))
       : net.createServer((socket) => this.accept(socket));
+  }
+
+  /** Creates a fake and starts it: `const fake = await FakeAsterisk.start({ users: { admin: 'pw' } })`. */
+  static start(options: FakeAsteriskOptions = {}): Promise<FakeAsterisk> {
+    return new FakeAsterisk(options).start();
   }
 
   /** Starts listening; resolves once the port is known. */
