@@ -41,7 +41,7 @@ const ROUNDS = 5;
 /** Rounds of each parse process (two processes per side: 6 rounds in all). */
 const PARSE_ROUNDS = 3;
 /** Per api run: modesl with Nagle answers a sequential call every ~40 ms, so its runs end on this budget. */
-const API_BUDGET_MS = 3_000 * Math.min(1, scale * 2);
+const API_BUDGET_MS = 2_500 * Math.min(1, scale * 2);
 
 const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
 const workerPath = join(here, 'worker.ts');

@@ -240,7 +240,7 @@ async function runApi(
   const client =
     side === 'pbxkit' ? await openPbxkit(port) : await openModesl(port, side === 'modesl-nodelay');
   const lanes = scenario === 'api-seq' ? 1 : window;
-  const warm = await calls(client, warmup, lanes, Math.max(1000, budgetMs / 4));
+  const warm = await calls(client, warmup, lanes, Math.max(500, budgetMs / 4));
   const outcomes: ApiOutcome[] = [warm];
   let stalled = warm.stalled;
   const measured = await measureRounds(stalled ? 0 : rounds, async () => {
