@@ -87,6 +87,22 @@ describe('AmiClient events', () => {
   });
 });
 
+describe('AmiClient metrics shared by clients', () => {
+  it('sums the event counts of clients sharing a registry, without counting twice across scrapes', async () => {
+    const registry = newRegistry();
+    const fake = await startFake();
+    const a = await connected(fake, { registry });
+    const b = await connected(fake, { registry });
+    fake.emitEvent('PeerStatus', { Peer: 'PJSIP/100' });
+    await Promise.all([a.action({ Action: 'Ping' }), b.action({ Action: 'Ping' })]);
+    expect(await registry.metrics()).toContain('pbxkit_ami_events_total{event="PeerStatus"} 2');
+    expect(await registry.metrics()).toContain('pbxkit_ami_events_total{event="PeerStatus"} 2');
+    fake.emitEvent('PeerStatus', { Peer: 'PJSIP/100' });
+    await Promise.all([a.action({ Action: 'Ping' }), b.action({ Action: 'Ping' })]);
+    expect(await registry.metrics()).toContain('pbxkit_ami_events_total{event="PeerStatus"} 4');
+  });
+});
+
 describe('AmiClient connection life', () => {
   it('reconnects with backoff after a drop, logs in again and serves actions', async () => {
     const fake = await startFake();

@@ -1,8 +1,32 @@
 import type { MetricsOptions } from '@pbxkit/core';
 import { MetricsFactory } from '@pbxkit/core';
 
-type Inc = { inc(value?: number): void };
 type Observe = { observe(value: number): void };
+type Collectable = { collect?: (this: unknown) => void | Promise<void> };
+
+// Events are counted in a plain map and handed to prom-client when the registry is read: an `inc` per
+// event would hash its labels each time, a measurable share of the event path. The map belongs to the
+// counter, so clients sharing a registry share it, and nothing is registered per client.
+const eventCounts = new WeakMap<object, Map<string, number>>();
+
+function pendingEventCounts(counter: {
+  inc(labels: { event: string }, value: number): void;
+}): Map<string, number> {
+  let counts = eventCounts.get(counter);
+  if (!counts) {
+    const pending = new Map<string, number>();
+    counts = pending;
+    eventCounts.set(counter, pending);
+    const target = counter as unknown as Collectable;
+    const previous = target.collect;
+    target.collect = function collect(this: unknown) {
+      for (const [event, n] of pending) counter.inc({ event }, n);
+      pending.clear();
+      return previous?.call(this);
+    };
+  }
+  return counts;
+}
 
 /**
  * The client's Prometheus series:
@@ -11,14 +35,14 @@ type Observe = { observe(value: number): void };
  * - `pbxkit_ami_events_total{event}`: events received, by name
  * - `pbxkit_ami_reconnects_total`: successful reconnections
  *
- * Label children are cached, so the per-event cost is one map lookup and an increment.
+ * Event counts reach prom-client when the registry is read, so the per-event cost is one map update.
  */
 export class AmiMetrics {
   private readonly actions;
   private readonly duration;
   private readonly events;
   private readonly reconnects;
-  private readonly eventChildren = new Map<string, Inc>();
+  private readonly eventCounts: Map<string, number>;
   private readonly durationChildren = new Map<string, Observe>();
 
   constructor(options: MetricsOptions) {
@@ -41,6 +65,7 @@ export class AmiMetrics {
       help: 'AMI events received, by event name',
       labelNames: ['event'],
     });
+    this.eventCounts = pendingEventCounts(this.events);
     this.reconnects = factory.counter({
       what: 'reconnects',
       unit: 'total',
@@ -59,12 +84,7 @@ export class AmiMetrics {
   }
 
   event(name: string): void {
-    let child = this.eventChildren.get(name);
-    if (!child) {
-      child = this.events.labels({ event: name });
-      this.eventChildren.set(name, child);
-    }
-    child.inc();
+    this.eventCounts.set(name, (this.eventCounts.get(name) ?? 0) + 1);
   }
 
   reconnected(): void {
