@@ -22,7 +22,8 @@ export function makeCdr(uuid: string = randomUUID(), bytes = 0): { uuid: string;
     const pad: string[] = [];
     let size = xml.length;
     for (let i = 0; size < bytes; i++) {
-      const line = `    <pbxkit_pad_${i}>${'x%20'.repeat(24)}</pbxkit_pad_${i}>\n`;
+      // Like real variables: mostly plain text, a few %XX escapes (FreeSWITCH URL-encodes values).
+      const line = `    <sip_h_X-Pbxkit-Pad-${i}>sip%3A${i}%40pbx.example.com%3Btransport%3Dudp;tag=a8f2c9e1b3d4f5a6b7c8d9e0</sip_h_X-Pbxkit-Pad-${i}>\n`;
       pad.push(line);
       size += line.length;
     }
