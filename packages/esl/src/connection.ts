@@ -28,7 +28,9 @@ interface PendingReply {
   command: string;
   resolve: (frame: EslFrame) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout | undefined;
+  /** `performance.now()` past which the command times out; Infinity for none. */
+  deadline: number;
+  timeoutMs: number;
   /** Timed out: the reply will still arrive (replies come in order) and must be dropped, not misrouted. */
   abandoned: boolean;
 }
@@ -52,6 +54,10 @@ export class EslConnection extends TypedEmitter<EslConnectionEvents> {
   private head = 0;
   private closed = false;
   private closeError: Error | undefined;
+  /** One timer for all waiting commands (armed for the earliest deadline), not one per command. */
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private corked = false;
 
   constructor(
     readonly socket: Socket,
@@ -95,18 +101,51 @@ export class EslConnection extends TypedEmitter<EslConnectionEvents> {
       );
     }
     return new Promise<EslFrame>((resolve, reject) => {
-      const entry: PendingReply = { command, resolve, reject, timer: undefined, abandoned: false };
-      if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
-        entry.timer = setTimeout(() => {
-          entry.abandoned = true;
-          reject(
-            new EslTimeoutError(`no reply to "${firstWord(command)}" within ${timeoutMs} ms`, timeoutMs),
-          );
-        }, timeoutMs);
+      const hasTimeout = timeoutMs > 0 && Number.isFinite(timeoutMs);
+      const deadline = hasTimeout ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
+      this.pending.push({ command, resolve, reject, deadline, timeoutMs, abandoned: false });
+      if (deadline < this.timerAt) this.armTimer(deadline);
+      // Commands issued in the same tick leave in one write (pipelining without one syscall each).
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        process.nextTick(() => {
+          this.corked = false;
+          this.socket.uncork();
+        });
       }
-      this.pending.push(entry);
       this.socket.write(bytes);
     });
+  }
+
+  private armTimer(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, at - performance.now()));
+  }
+
+  /** Rejects every command past its deadline, then re-arms the timer for the next one. */
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (let i = this.head; i < this.pending.length; i++) {
+      const entry = this.pending[i] as PendingReply;
+      if (entry.abandoned) continue;
+      if (entry.deadline <= now) {
+        entry.abandoned = true;
+        entry.reject(
+          new EslTimeoutError(
+            `no reply to "${firstWord(entry.command)}" within ${entry.timeoutMs} ms`,
+            entry.timeoutMs,
+          ),
+        );
+      } else if (entry.deadline < next) {
+        next = entry.deadline;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armTimer(next);
   }
 
   /** Closes the socket now; pending commands are rejected with {@link EslConnectionError}. */
@@ -172,17 +211,22 @@ export class EslConnection extends TypedEmitter<EslConnectionEvents> {
       this.pending.splice(0, this.head);
       this.head = 0;
     }
-    if (entry.timer) clearTimeout(entry.timer);
     if (!entry.abandoned) entry.resolve(frame);
+    if (this.head === this.pending.length && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+    }
   }
 
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
     const err = this.closeError ?? new EslConnectionError('the event socket connection closed');
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     for (let i = this.head; i < this.pending.length; i++) {
       const entry = this.pending[i] as PendingReply;
-      if (entry.timer) clearTimeout(entry.timer);
       if (!entry.abandoned) entry.reject(err);
     }
     this.pending.length = 0;
