@@ -106,7 +106,7 @@ describe('AmiParser framing', () => {
     const wire =
       'Response: Follows\r\nPrivilege: Command\r\nActionID: c1\r\n' +
       'Channel: not a header\n\nline three\n--END COMMAND--\r\n\r\n' +
-      'Response: Follows\r\nPrivilege: Command\r\nActionID: c2\r\nglued--END COMMAND--\r\n\r\n';
+      'Response:Follows\r\nPrivilege: Command\r\nActionID: c2\r\nglued--END COMMAND--\r\n\r\n';
     const msgs = new AmiParser({ expectBanner: false }).feed(Buffer.from(wire));
     expect(msgs).toHaveLength(2);
     expect(msgs[0]?.type).toBe('response');

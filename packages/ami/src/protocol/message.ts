@@ -1,6 +1,15 @@
 /** What a message is, decided by its first line. */
 export type AmiMessageType = 'response' | 'event' | 'unknown';
 
+function typeOf(firstKey: string): AmiMessageType {
+  // Exact spellings first: they are what Asterisk sends, and need no lower-cased copy.
+  if (firstKey === 'Event') return 'event';
+  if (firstKey === 'Response') return 'response';
+  if (firstKey.length === 5 && firstKey.toLowerCase() === 'event') return 'event';
+  if (firstKey.length === 8 && firstKey.toLowerCase() === 'response') return 'response';
+  return 'unknown';
+}
+
 /**
  * One AMI message: the ordered `Key: value` lines Asterisk sent up to the blank line.
  *
@@ -30,9 +39,7 @@ export class AmiMessage {
     this.keys = keys;
     this.values = values;
     this.text = text;
-    const first = keys.length > 0 ? (keys[0] as string) : '';
-    const firstLower = first.length === 5 || first.length === 8 ? first.toLowerCase() : '';
-    this.type = firstLower === 'event' ? 'event' : firstLower === 'response' ? 'response' : 'unknown';
+    this.type = typeOf(keys.length > 0 ? (keys[0] as string) : '');
     this.name = keys.length > 0 ? (values[0] as string) : '';
     this.actionId = actionId === undefined ? this.get('ActionID') : (actionId ?? undefined);
   }

@@ -194,6 +194,12 @@ export class AmiParser {
       first = i >= 0 ? chunk[i] : this.bytes(chunk, start, end)[i - start];
     }
     if (first === undefined || (first | 0x20) !== 0x72) return false;
+    // `Response: Success` and the like are told apart by their 10th and 11th bytes without decoding.
+    if (i >= 0 && i + 10 < end) {
+      const a = chunk[i + 9] as number;
+      const b = chunk[i + 10] as number;
+      if ((a | 0x20) !== 0x66 && (b | 0x20) !== 0x66 && b !== 0x20 && b !== 0x09) return false;
+    }
     const head = this.bytes(chunk, i, Math.min(end, i + 40)).toString('latin1');
     if (!/^response:[ \t]*follows[ \t]*\r?\n/i.test(head)) return false;
     return this.bytes(chunk, start, end).indexOf(END_COMMAND) === -1;
