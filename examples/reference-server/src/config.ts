@@ -1,0 +1,35 @@
+import { resolve } from 'node:path';
+
+/** The reference server's settings, from environment variables with embedded defaults. */
+export interface ReferenceServerConfig {
+  /** Address to listen on. `PBXKIT_HOST`, default 127.0.0.1. */
+  host: string;
+  /** `PBXKIT_PORT`, default 8080; 0 picks a free port. */
+  port: number;
+  /** Where the spool and the embedded database live. `PBXKIT_DATA_DIR`, default ./pbxkit-data. */
+  dataDir: string;
+  /** PostgreSQL (e.g. FusionPBX's database) instead of the embedded PGlite. `PBXKIT_DATABASE_URL`. */
+  databaseUrl: string | undefined;
+  /** mod_xml_cdr `cred`. `PBXKIT_CDR_USER` / `PBXKIT_CDR_PASSWORD`; none → no authentication. */
+  cdrCredentials: { username: string; password: string } | undefined;
+  /** Keep CDRs for this many days. `PBXKIT_CDR_RETENTION_DAYS`, default 730 (FusionPBX's default). */
+  retentionDays: number;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ReferenceServerConfig {
+  const port = Number(env.PBXKIT_PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PBXKIT_PORT is not a port: ${env.PBXKIT_PORT}`);
+  const retentionDays = Number(env.PBXKIT_CDR_RETENTION_DAYS ?? 730);
+  if (!(retentionDays > 0))
+    throw new Error(`PBXKIT_CDR_RETENTION_DAYS must be > 0: ${env.PBXKIT_CDR_RETENTION_DAYS}`);
+  const user = env.PBXKIT_CDR_USER;
+  return {
+    host: env.PBXKIT_HOST ?? '127.0.0.1',
+    port,
+    dataDir: resolve(env.PBXKIT_DATA_DIR ?? 'pbxkit-data'),
+    databaseUrl: env.PBXKIT_DATABASE_URL || undefined,
+    cdrCredentials: user ? { username: user, password: env.PBXKIT_CDR_PASSWORD ?? '' } : undefined,
+    retentionDays,
+  };
+}
