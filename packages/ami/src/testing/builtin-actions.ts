@@ -1,5 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
-import type { AmiMessage } from '../protocol/message.js';
+import type { AmiMessage } from '@pbxkit/ami';
 import type { FakeAmiSession, FakeFields } from './fake-session.js';
 
 /** Handles one action on a `FakeAsterisk`; returning fields sends them as a `Response: Success`. */

@@ -1,9 +1,12 @@
-import { applyConfigActions, ConfigActionFailure } from '../config/apply-actions.js';
-import { selectCategories } from '../config/category-filter.js';
-import type { ConfCategory } from '../config/conf-category.js';
-import { ConfFile } from '../config/conf-file.js';
-import type { ConfigAction } from '../config/update-actions.js';
-import type { AmiMessage } from '../protocol/message.js';
+import {
+  type AmiMessage,
+  applyConfigActions,
+  type ConfCategory,
+  ConfFile,
+  type ConfigAction,
+  ConfigActionFailure,
+  selectCategories,
+} from '@pbxkit/ami';
 import type { FakeActionHandler } from './builtin-actions.js';
 
 const pad = (n: number): string => String(n).padStart(6, '0');

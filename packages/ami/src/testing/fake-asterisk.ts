@@ -1,9 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { type AmiMessage, AmiParser, ConfFile } from '@pbxkit/ami';
 import { TypedEmitter } from '@pbxkit/core';
-import { ConfFile } from '../config/conf-file.js';
-import type { AmiMessage } from '../protocol/message.js';
-import { AmiParser } from '../protocol/parser.js';
 import {
   type BuiltinContext,
   builtinActions,

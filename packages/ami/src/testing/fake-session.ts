@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { AmiMessage } from '../protocol/message.js';
+import type { AmiMessage } from '@pbxkit/ami';
 
 /**
  * Fields a fake reply carries after its first line: an object (an array value repeats the key, in order)
