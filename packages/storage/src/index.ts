@@ -1,2 +1,34 @@
-/** @pbxkit/storage is being built: see its README for what is coming. */
-export const PACKAGE_STATUS = 'planned' as const;
+export {
+  type ByteRange,
+  contentTypeFor,
+  type HealthStatus,
+  type ListOptions,
+  type ListPage,
+  type ObjectInfo,
+  type ReadOptions,
+  type StorageBackend,
+  validateKey,
+  type WriteBody,
+  type WriteOptions,
+} from './backend.js';
+export { LocalFsBackend, type LocalFsBackendOptions } from './backends/local.js';
+export { NoopBackend } from './backends/noop.js';
+export {
+  isNotFound,
+  StorageError,
+  StorageInvalidKeyError,
+  StorageNotFoundError,
+  StoragePeerAuthError,
+  StorageRangeError,
+  StorageUnavailableError,
+  StorageVerifyError,
+} from './errors.js';
+export {
+  type AuthDecision,
+  createRecordingsHandler,
+  type RecordingsHandler,
+  type RecordingsHandlerOptions,
+} from './http/handler.js';
+export { PumpError, type PumpFailure, pump } from './http/pump.js';
+export { parseRange, type RangeRequest } from './http/range.js';
+export type { RecordingLocator, RecordingRef, RecordingSource, ResolvedRecording } from './recording.js';

@@ -1,0 +1,75 @@
+import { PbxkitError } from '@pbxkit/core';
+
+/** Base class of the errors `@pbxkit/storage` throws on purpose; `code` is stable. */
+export class StorageError extends PbxkitError {}
+
+/** The key does not exist in the backend (HTTP: 404). Code `STORAGE_NOT_FOUND`. */
+export class StorageNotFoundError extends StorageError {
+  constructor(
+    readonly key: string,
+    message = `no object at ${JSON.stringify(key)}`,
+  ) {
+    super('STORAGE_NOT_FOUND', message);
+  }
+}
+
+/**
+ * The key is not acceptable: empty, absolute, with a `..` or `.` segment, a NUL or backslash, or resolving
+ * (through a symlink) outside the backend's root. Code `STORAGE_INVALID_KEY`.
+ */
+export class StorageInvalidKeyError extends StorageError {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super('STORAGE_INVALID_KEY', `invalid key ${JSON.stringify(key)}: ${reason}`);
+  }
+}
+
+/** The requested byte range starts past the end of the object (HTTP: 416). Code `STORAGE_RANGE_NOT_SATISFIABLE`. */
+export class StorageRangeError extends StorageError {
+  constructor(
+    readonly key: string,
+    /** Size of the object in bytes, when known (for `Content-Range: bytes *\/size`). */
+    readonly size: number | undefined,
+    message = `range not satisfiable for ${JSON.stringify(key)}${size === undefined ? '' : ` (size ${size})`}`,
+  ) {
+    super('STORAGE_RANGE_NOT_SATISFIABLE', message);
+  }
+}
+
+/**
+ * The backend could not be reached or failed (disk error, S3 5xx or network error, peer down); the object may
+ * well exist (HTTP: 503). Code `STORAGE_BACKEND_UNAVAILABLE`.
+ */
+export class StorageUnavailableError extends StorageError {
+  constructor(
+    readonly backend: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('STORAGE_BACKEND_UNAVAILABLE', `${backend}: ${message}`, options);
+  }
+}
+
+/** An upload did not verify (size or checksum differ from the source). Code `STORAGE_VERIFY_FAILED`. */
+export class StorageVerifyError extends StorageError {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super('STORAGE_VERIFY_FAILED', `${key}: ${message}`);
+  }
+}
+
+/** A peer request's signature is missing, forged, expired or replayed. Code `STORAGE_PEER_AUTH`. */
+export class StoragePeerAuthError extends StorageError {
+  constructor(message: string) {
+    super('STORAGE_PEER_AUTH', message);
+  }
+}
+
+/** True for a not-found error of any backend. */
+export function isNotFound(err: unknown): err is StorageNotFoundError {
+  return err instanceof StorageNotFoundError;
+}

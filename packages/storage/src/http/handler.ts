@@ -1,0 +1,302 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { type Logger, MetricsFactory, type Registry, resolveLogger } from '@pbxkit/core';
+import { type ByteRange, contentTypeFor, type ObjectInfo } from '../backend.js';
+import { StorageError } from '../errors.js';
+import type { RecordingSource, ResolvedRecording } from '../recording.js';
+import { PumpError, pump } from './pump.js';
+import { parseRange } from './range.js';
+
+/** What the auth hook may answer: allow, or refuse (403, or the status given). */
+export type AuthDecision = boolean | { status: 401 | 403 | 404; reason: string };
+
+/** Options of {@link createRecordingsHandler}. */
+export interface RecordingsHandlerOptions {
+  /** Turns a call uuid into a stored recording (a `TieredRecordingResolver`, or your own). */
+  source: RecordingSource | ((uuid: string) => Promise<ResolvedRecording | undefined>);
+  /** Path prefix; requests are `GET|HEAD {basePath}/{uuid}`. Default `/recordings`. */
+  basePath?: string;
+  /** Decides whether this request may have this recording. Default: everyone may. */
+  authorize?: (req: IncomingMessage, uuid: string) => AuthDecision | Promise<AuthDecision>;
+  /**
+   * No byte moved (from the backend, or to the client) for this long: the transfer is aborted. There is no limit
+   * on a transfer's total duration. Default 60 000 ms.
+   */
+  idleTimeoutMs?: number;
+  /** Answer `302` to the resolved `url` (a presigned S3 URL) when the resolver gives one. Default false. */
+  redirectToUrl?: boolean;
+  /** `Cache-Control` of recordings. Default `private, max-age=0, must-revalidate`. */
+  cacheControl?: string;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+/** A Node request listener; resolves `true` when it answered, `false` (after `next`) when the path is not its own. */
+export type RecordingsHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: (err?: unknown) => void,
+) => Promise<boolean>;
+
+const UUID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * An HTTP handler for `GET`/`HEAD {basePath}/{uuid}` that streams a recording from whichever backend the source
+ * resolves, with `Range` (single, open, suffix and multiple ranges; 206 or 416), `ETag`/`If-None-Match` (304),
+ * `If-Range`, a `Content-Type` by extension, and `Content-Disposition: attachment` with `?download=1`.
+ *
+ * Bytes are streamed in the backend's chunks (1 MiB from `LocalFsBackend`) with backpressure, so a file is never
+ * held in memory, and a slow client can take as long as it needs: only an idle transfer is cut. An error after
+ * the headers went out destroys the connection, so the client sees a truncated transfer and never a clean end;
+ * it is logged and counted in `pbxkit_storage_http_aborted_total`.
+ *
+ * Works with `http.createServer(handler)`, and as Express/Connect middleware (`app.use(handler)`).
+ */
+export function createRecordingsHandler(options: RecordingsHandlerOptions): RecordingsHandler {
+  const basePath = (options.basePath ?? '/recordings').replace(/\/+$/, '');
+  const idleMs = options.idleTimeoutMs ?? 60_000;
+  const log = resolveLogger(options.logger, { component: 'storage-http' });
+  const metrics = new MetricsFactory('storage', options.registry);
+  const requests = metrics.counter({
+    what: 'http_requests',
+    unit: 'total',
+    help: 'Recording requests answered, by status',
+    labelNames: ['method', 'status'],
+  });
+  const sent = metrics.counter({ what: 'http_sent', unit: 'bytes', help: 'Recording bytes sent' });
+  const aborted = metrics.counter({
+    what: 'http_aborted',
+    unit: 'total',
+    help: 'Transfers cut after the headers were sent, by reason',
+    labelNames: ['reason'],
+  });
+  const resolve =
+    typeof options.source === 'function'
+      ? options.source
+      : (uuid: string) => (options.source as RecordingSource).resolve(uuid);
+
+  const json = (req: IncomingMessage, res: ServerResponse, status: number, body: object): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+      'Cache-Control': 'no-store',
+    });
+    res.end(req.method === 'HEAD' ? undefined : text);
+    requests.inc({ method: req.method ?? '', status: String(status) });
+  };
+
+  return async (req, res, next) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith(`${basePath}/`)) {
+      if (next) next();
+      else json(req, res, 404, { error: 'not_found', reason: 'no such path' });
+      return !next;
+    }
+    const uuid = decodeURIComponent(url.pathname.slice(basePath.length + 1));
+    if (!UUID_RE.test(uuid)) {
+      json(req, res, 404, { error: 'not_found', reason: 'not a call uuid' });
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      json(req, res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported` });
+      return true;
+    }
+    try {
+      if (options.authorize) {
+        const decision = await options.authorize(req, uuid);
+        if (decision !== true) {
+          const refusal = decision === false ? { status: 403, reason: 'forbidden' } : decision;
+          json(req, res, refusal.status, { error: 'forbidden', reason: refusal.reason });
+          return true;
+        }
+      }
+      const found = await resolve(uuid);
+      if (!found) {
+        json(req, res, 404, { error: 'not_found', reason: `no recording for call ${uuid}` });
+        return true;
+      }
+      if (options.redirectToUrl && found.url) {
+        res.writeHead(302, { Location: found.url, 'Cache-Control': 'no-store' });
+        res.end();
+        requests.inc({ method: req.method, status: '302' });
+        return true;
+      }
+      await serve(req, res, url, found);
+    } catch (err) {
+      if (res.headersSent) {
+        // serve() already cut the connection and counted it; nothing else can be said to this client.
+        return true;
+      }
+      const status = statusOf(err);
+      if (status >= 500) log.error({ err, uuid }, 'recording request failed');
+      json(req, res, status, {
+        error: status === 404 ? 'not_found' : status === 503 ? 'unavailable' : 'internal',
+        reason: status === 500 ? 'internal error' : (err as Error).message,
+      });
+    }
+    return true;
+  };
+
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    found: ResolvedRecording,
+  ): Promise<void> {
+    const info: ObjectInfo = found.info ?? (await found.backend.stat(found.key));
+    const size = info.size;
+    const etag = info.etag;
+    const headers: Record<string, string | number> = {
+      'Accept-Ranges': 'bytes',
+      'Last-Modified': info.lastModified.toUTCString(),
+      'Cache-Control': options.cacheControl ?? 'private, max-age=0, must-revalidate',
+    };
+    if (etag) headers.ETag = etag;
+    if (url.searchParams.get('download') === '1') {
+      const name = posix.basename(found.key).replace(/[^A-Za-z0-9._-]/g, '_');
+      headers['Content-Disposition'] = `attachment; filename="${name}"`;
+    }
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (etag && ifNoneMatch && etagMatches(ifNoneMatch, etag)) {
+      res.writeHead(304, headers);
+      res.end();
+      requests.inc({ method: req.method ?? '', status: '304' });
+      return;
+    }
+    const type =
+      info.contentType && info.contentType !== 'binary/octet-stream' ? info.contentType : undefined;
+    const contentType = type ?? contentTypeFor(found.key);
+    let rangeHeader = req.headers.range;
+    const ifRange = req.headers['if-range'];
+    if (rangeHeader && ifRange && !(etag && ifRange === etag && !etag.startsWith('W/'))) {
+      // If-Range with a date, or an ETag that changed: send the whole current object.
+      if (!(ifRange === headers['Last-Modified'] && !ifRange.startsWith('"'))) rangeHeader = undefined;
+    }
+    const range = parseRange(rangeHeader, size);
+    if (range.kind === 'unsatisfiable') {
+      res.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}`, 'Content-Length': 0 });
+      res.end();
+      requests.inc({ method: req.method ?? '', status: '416' });
+      return;
+    }
+    const ranges: ByteRange[] | undefined = range.kind === 'ranges' ? range.ranges : undefined;
+    const method = req.method ?? 'GET';
+    if (!ranges || ranges.length === 1) {
+      const r = ranges?.[0];
+      const status = r ? 206 : 200;
+      const length = r ? r.end - r.start + 1 : size;
+      headers['Content-Type'] = contentType;
+      headers['Content-Length'] = length;
+      if (r) headers['Content-Range'] = `bytes ${r.start}-${r.end}/${size}`;
+      if (method === 'HEAD') {
+        res.writeHead(status, headers);
+        res.end();
+        requests.inc({ method, status: String(status) });
+        return;
+      }
+      // Open before the headers go out, so that not-found or unavailable still get a proper status.
+      const stream = length === 0 ? undefined : await found.backend.read(found.key, r ? { range: r } : {});
+      res.writeHead(status, headers);
+      if (stream) await send(req, res, stream, found);
+      res.end();
+      requests.inc({ method, status: String(status) });
+      return;
+    }
+    // Several disjoint ranges: multipart/byteranges.
+    const boundary = `pbxkit-${randomBytes(12).toString('hex')}`;
+    const heads = ranges.map(
+      (r) =>
+        `\r\n--${boundary}\r\nContent-Type: ${contentType}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
+    );
+    const tail = `\r\n--${boundary}--\r\n`;
+    let length = Buffer.byteLength(tail);
+    ranges.forEach((r, i) => {
+      length += Buffer.byteLength(heads[i] as string) + r.end - r.start + 1;
+    });
+    headers['Content-Type'] = `multipart/byteranges; boundary=${boundary}`;
+    headers['Content-Length'] = length;
+    if (method === 'HEAD') {
+      res.writeHead(206, headers);
+      res.end();
+      requests.inc({ method, status: '206' });
+      return;
+    }
+    let stream: Readable | undefined = await found.backend.read(found.key, { range: ranges[0] as ByteRange });
+    res.writeHead(206, headers);
+    for (let i = 0; i < ranges.length; i++) {
+      if (!stream) stream = await openOrCut(res, found, ranges[i] as ByteRange);
+      res.write(heads[i]);
+      await send(req, res, stream, found);
+      stream = undefined;
+    }
+    res.end(tail);
+    requests.inc({ method, status: '206' });
+  }
+
+  async function openOrCut(res: ServerResponse, found: ResolvedRecording, r: ByteRange): Promise<Readable> {
+    try {
+      return await found.backend.read(found.key, { range: r });
+    } catch (err) {
+      cut(res, 'source_error', err, found);
+      throw err;
+    }
+  }
+
+  async function send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    stream: Readable,
+    found: ResolvedRecording,
+  ): Promise<void> {
+    try {
+      const n = await pump(stream, res, idleMs);
+      sent.inc(n);
+    } catch (err) {
+      const reason = err instanceof PumpError ? err.reason : 'source_error';
+      cut(res, reason, err, found, req);
+      throw err;
+    }
+  }
+
+  function cut(
+    res: ServerResponse,
+    reason: string,
+    err: unknown,
+    found: ResolvedRecording,
+    req?: IncomingMessage,
+  ): void {
+    aborted.inc({ reason });
+    const fields = { err, key: found.key, backend: found.backend.name, url: req?.url, reason };
+    if (reason === 'client_closed') log.debug(fields, 'client went away mid-transfer');
+    else log.error(fields, 'recording transfer aborted after the headers were sent: connection destroyed');
+    // Never end the response cleanly: the client must see a truncated transfer.
+    res.destroy(err instanceof Error ? err : undefined);
+    res.socket?.destroy();
+  }
+}
+
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  const bare = (t: string) => t.trim().replace(/^W\//, '');
+  const want = bare(etag);
+  return header.split(',').some((t) => bare(t) === want);
+}
+
+function statusOf(err: unknown): number {
+  if (!(err instanceof StorageError)) return 500;
+  switch (err.code) {
+    case 'STORAGE_NOT_FOUND':
+    case 'STORAGE_INVALID_KEY':
+      return 404;
+    case 'STORAGE_BACKEND_UNAVAILABLE':
+      return 503;
+    case 'STORAGE_RANGE_NOT_SATISFIABLE':
+      return 416;
+    default:
+      return 500;
+  }
+}
