@@ -26,3 +26,17 @@ export function fixture(...parts: string[]): Buffer {
   if (!existsSync(path)) throw new Error(`fixture ${path} not found: is ../shared beside the checkout?`);
   return readFileSync(path);
 }
+
+/** The S3 server (radosgw) that `scripts/with-test-services.sh` started: endpoint and an S3 user's keys. */
+export function testS3(): { endpoint: string; accessKeyId: string; secretAccessKey: string } {
+  const endpoint = process.env.PBXKIT_TEST_S3_ENDPOINT;
+  const accessKeyId = process.env.PBXKIT_TEST_S3_ACCESS_KEY;
+  const secretAccessKey = process.env.PBXKIT_TEST_S3_SECRET_KEY;
+  if (!endpoint || !accessKeyId || !secretAccessKey) {
+    throw new Error(
+      'PBXKIT_TEST_S3_ENDPOINT/_ACCESS_KEY/_SECRET_KEY are not set: run the integration tests through `pnpm test` ' +
+        '(scripts/with-test-services.sh starts Ceph radosgw and sets them).',
+    );
+  }
+  return { endpoint, accessKeyId, secretAccessKey };
+}
