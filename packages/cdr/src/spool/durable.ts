@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 
 /**
  * fsyncs a directory, so that the names created, renamed or removed in it survive a crash of the machine.
@@ -9,6 +9,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 export class DirSyncer {
   private current: Promise<void> | undefined;
   private next: Promise<void> | undefined;
+  private handle: Promise<FileHandle> | undefined;
 
   constructor(
     readonly dir: string,
@@ -28,8 +29,26 @@ export class DirSyncer {
     return this.next;
   }
 
+  /** Closes the directory handle kept open between fsyncs. */
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await (await handle?.catch(() => undefined))?.close();
+  }
+
+  private async fsyncDir(): Promise<void> {
+    // One handle for the directory's lifetime: an fsync is then one system call, not open + fsync + close.
+    this.handle ??= open(this.dir, constants.O_RDONLY);
+    try {
+      await (await this.handle).sync();
+    } catch (err) {
+      this.handle = undefined;
+      throw err;
+    }
+  }
+
   private start(): Promise<void> {
-    const run = fsyncPath(this.dir).finally(() => {
+    const run = this.fsyncDir().finally(() => {
       if (this.current === run) this.current = undefined;
     });
     this.current = run;
@@ -51,11 +70,11 @@ export async function fsyncPath(path: string): Promise<void> {
  * Writes `data` to a new file `tmpPath` (which must not exist), fsyncs it (unless `fsync` is false) and
  * closes it. The caller then renames or links it into place.
  */
-export async function writeSynced(tmpPath: string, data: readonly (string | Buffer)[], fsync: boolean) {
+export async function writeSynced(tmpPath: string, data: string | Buffer, fsync: boolean) {
   const handle = await open(tmpPath, 'wx', 0o640);
   try {
-    for (const part of data) await handle.writeFile(part);
-    if (fsync) await handle.sync();
+    await handle.writeFile(data);
+    if (fsync) await handle.datasync();
   } catch (err) {
     await handle.close().catch(() => {});
     await unlink(tmpPath).catch(() => {});
@@ -71,7 +90,7 @@ export async function writeSynced(tmpPath: string, data: readonly (string | Buff
 export async function writeDurably(
   tmpPath: string,
   finalPath: string,
-  data: readonly (string | Buffer)[],
+  data: string | Buffer,
   dirSync: DirSyncer,
   fsync: boolean,
 ): Promise<void> {

@@ -222,7 +222,7 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     await writeDurably(
       join(this.tmpDir, `${id}${ENTRY_EXT}`),
       join(this.pendingDir, `${id}${ENTRY_EXT}`),
-      [`${JSON.stringify(header)}\n`, input.xml],
+      `${JSON.stringify(header)}\n${input.xml}`,
       this.pendingSync,
       this.fsync,
     );
@@ -318,14 +318,14 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
       await writeDurably(
         join(this.tmpDir, `${id}.${sink}.xml`),
         join(dir, `${id}.xml`),
-        [xml],
+        xml,
         sync,
         this.fsync,
       );
       await writeDurably(
         join(this.tmpDir, `${id}.${sink}.json`),
         join(dir, `${id}.json`),
-        [`${JSON.stringify(info, null, 2)}\n`],
+        `${JSON.stringify(info, null, 2)}\n`,
         sync,
         this.fsync,
       );
@@ -392,14 +392,14 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     await writeDurably(
       join(this.tmpDir, `${id}.body`),
       join(this.quarantineDir, `${id}.body`),
-      [input.body],
+      input.body,
       this.quarantineSync,
       this.fsync,
     );
     await writeDurably(
       join(this.tmpDir, `${id}.reason.json`),
       join(this.quarantineDir, `${id}.reason.json`),
-      [`${JSON.stringify(reason, null, 2)}\n`],
+      `${JSON.stringify(reason, null, 2)}\n`,
       this.quarantineSync,
       this.fsync,
     );
@@ -420,6 +420,9 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
       if (!journal) continue;
       await journal.chain;
       await journal.handle.close().catch(() => {});
+    }
+    for (const sync of [this.pendingSync, this.stateSync, this.quarantineSync, ...this.deadSyncs.values()]) {
+      await sync.close().catch(() => {});
     }
   }
 
