@@ -1,0 +1,155 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testS3 } from '../../../scripts/test-env.js';
+import {
+  createRecordingsHandler,
+  S3Backend,
+  StorageInvalidKeyError,
+  StorageNotFoundError,
+  StorageUnavailableError,
+} from '../src/index.js';
+import { get, listen } from './helpers.js';
+
+const MiB = 1024 * 1024;
+
+/** A backend on the radosgw that with-test-services.sh started, in a bucket of its own. */
+export function s3Backend(bucket: string, extra: Partial<ConstructorParameters<typeof S3Backend>[0]> = {}) {
+  const { endpoint, accessKeyId, secretAccessKey } = testS3();
+  return new S3Backend({
+    endpoint,
+    bucket,
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    ...extra,
+  });
+}
+
+describe('S3Backend against Ceph RADOS Gateway', () => {
+  const bucket = `pbxkit-s3-${process.pid}-${Date.now().toString(36)}`;
+  let s3: S3Backend;
+  const data = randomBytes(10_000);
+
+  beforeAll(async () => {
+    s3 = s3Backend(bucket, { prefix: 'recordings' });
+    await s3.ensureBucket();
+    await s3.ensureBucket(); // idempotent
+  });
+  afterAll(() => s3.close());
+
+  it('writes, stats, reads, deletes; keys with + and spaces survive', async () => {
+    const key = 'd.example/archive/2026/Nov/23/a+b c.wav';
+    const info = await s3.write(key, data, { contentType: 'audio/wav', metadata: { sha256: 'x' } });
+    expect(info).toMatchObject({ key, size: 10_000, contentType: 'audio/wav', metadata: { sha256: 'x' } });
+    expect(info.etag).toMatch(/^"/);
+    const back = Buffer.concat(await (await s3.read(key)).toArray());
+    expect(back.equals(data)).toBe(true);
+    expect(await s3.delete(key)).toBe(true);
+    expect(await s3.delete(key)).toBe(false);
+    await expect(s3.stat(key)).rejects.toThrow(StorageNotFoundError);
+    await expect(s3.read(key)).rejects.toThrow(StorageNotFoundError);
+    await expect(s3.read('../x')).rejects.toThrow(StorageInvalidKeyError);
+  });
+
+  it('reads byte ranges (end inclusive, end clamped)', async () => {
+    await s3.write('r.bin', Buffer.from('0123456789'));
+    expect(await text(await s3.read('r.bin', { range: { start: 2, end: 4 } }))).toBe('234');
+    expect(await text(await s3.read('r.bin', { range: { start: 7, end: 100 } }))).toBe('789');
+  });
+
+  it('uploads a stream in multipart parts (5 MiB parts, 2 at a time) and reads back the same bytes', async () => {
+    const multi = s3Backend(bucket, { partSizeBytes: 5 * MiB, queueSize: 2 });
+    const hash = createHash('sha256');
+    const chunks = Array.from({ length: 13 }, (_, i) => Buffer.alloc(MiB, i + 1));
+    for (const c of chunks) hash.update(c);
+    const info = await multi.write('multi.wav', Readable.from(chunks));
+    expect(info.size).toBe(13 * MiB);
+    expect(info.etag).toMatch(/-3"$/); // three parts
+    const back = createHash('sha256');
+    for await (const c of await multi.read('multi.wav')) back.update(c as Buffer);
+    expect(back.digest('hex')).toBe(hash.digest('hex'));
+    multi.close();
+  }, 60_000);
+
+  it('lists by prefix a page at a time, keys without the backend prefix', async () => {
+    for (const k of ['l/1.wav', 'l/2.wav', 'l/3.wav', 'l/sub/4.wav']) await s3.write(k, k);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await s3.list('l/', { cursor, limit: 2 });
+      seen.push(...page.items.map((i) => i.key));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toEqual(['l/1.wav', 'l/2.wav', 'l/3.wav', 'l/sub/4.wav']);
+  });
+
+  it('presigns a GET URL that works, and that stops working when tampered with', async () => {
+    await s3.write('p.wav', data);
+    const url = await s3.presignGet('p.wav', { expiresInSeconds: 60, downloadName: 'call.wav' });
+    const r = await get(url);
+    expect(r.status).toBe(200);
+    expect(r.body.equals(data)).toBe(true);
+    expect(r.headers['content-disposition']).toBe('attachment; filename="call.wav"');
+    const forged = url.replace(
+      /X-Amz-Signature=([0-9a-f])/,
+      (_m, c) => `X-Amz-Signature=${c === '0' ? '1' : '0'}`,
+    );
+    expect((await get(forged)).status).toBe(403);
+  });
+
+  it('reports health: bucket reachable, missing bucket or dead endpoint not', async () => {
+    expect((await s3.health()).ok).toBe(true);
+    expect((await s3Backend(`${bucket}-missing`).health()).ok).toBe(false);
+    const dead = new S3Backend({
+      endpoint: 'http://127.0.0.1:1',
+      bucket,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    expect((await dead.health()).ok).toBe(false);
+    await expect(dead.stat('x')).rejects.toThrow(StorageUnavailableError);
+    dead.close();
+  });
+
+  it('refuses wrong credentials', async () => {
+    const { endpoint } = testS3();
+    const wrong = new S3Backend({
+      endpoint,
+      bucket,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'PBXKITTESTACCESSKEY', secretAccessKey: 'wrong' },
+    });
+    await expect(wrong.write('w.wav', 'x')).rejects.toThrow(StorageUnavailableError);
+    wrong.close();
+  });
+
+  it('serves Range requests through the recordings handler (suffix ranges included)', async () => {
+    const big = randomBytes(3 * MiB);
+    await s3.write('h/5c7b0f0e.wav', big, { contentType: 'audio/wav' });
+    const handler = createRecordingsHandler({
+      source: async (uuid) => ({ backend: s3, key: `h/${uuid}.wav` }),
+    });
+    const server = await listen((req, res) => void handler(req, res));
+    try {
+      const whole = await get(`${server.url}/recordings/5c7b0f0e`);
+      expect(whole.status).toBe(200);
+      expect(whole.body.equals(big)).toBe(true);
+      expect(whole.headers['content-type']).toBe('audio/wav');
+      for (const [range, start, end] of [
+        ['bytes=-500', big.length - 500, big.length - 1],
+        ['bytes=1000-', 1000, big.length - 1],
+        ['bytes=5-9', 5, 9],
+      ] as const) {
+        const r = await get(`${server.url}/recordings/5c7b0f0e`, { headers: { Range: range } });
+        expect(r.status).toBe(206);
+        expect(r.headers['content-range']).toBe(`bytes ${start}-${end}/${big.length}`);
+        expect(r.body.equals(big.subarray(start, end + 1))).toBe(true);
+      }
+      const none = await get(`${server.url}/recordings/ffff`);
+      expect(none.status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+});
