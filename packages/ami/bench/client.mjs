@@ -1,5 +1,6 @@
 // One benchmark run in its own process (so its peak RSS is its own): node client.mjs <lib> <scenario> <port> <n>
-// Prints one JSON line: { lib, scenario, n, seconds, rate, misrouted, maxRssMiB }.
+// Prints one JSON line: { lib, scenario, n, seconds, rate, cpuRate, misrouted, maxRssMiB }; cpuRate is items per
+// second of this process's CPU time, a figure that other load on the machine disturbs less than the rate.
 import { createRequire } from 'node:module';
 import { AmiClient } from '../dist/index.js';
 
@@ -8,9 +9,30 @@ const port = Number(portText);
 const n = Number(nText);
 const IN_FLIGHT = 100;
 
+let cpuStart = process.cpuUsage();
+
+/** Starts the measured interval (after connecting and logging in). */
+function begin() {
+  cpuStart = process.cpuUsage();
+  return performance.now();
+}
+
 function report(seconds, misrouted = 0) {
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
-  console.log(JSON.stringify({ lib, scenario, n, seconds, rate: n / seconds, misrouted, maxRssMiB }));
+  console.log(
+    JSON.stringify({
+      lib,
+      scenario,
+      n,
+      seconds,
+      rate: n / seconds,
+      cpuRate: n / cpuSeconds,
+      misrouted,
+      maxRssMiB,
+    }),
+  );
   process.exit(0);
 }
 
@@ -42,7 +64,7 @@ async function pbxkit() {
     keepaliveMs: 0,
   });
   await client.connect();
-  const t0 = performance.now();
+  const t0 = begin();
   if (scenario === 'events') {
     let seen = 0;
     await new Promise((resolve) => {
@@ -64,7 +86,7 @@ async function pbxkit() {
 function asteriskManager() {
   const Manager = createRequire(import.meta.url)('asterisk-manager');
   const ami = new Manager(port, '127.0.0.1', 'bench', 'bench', true);
-  const t0 = performance.now();
+  const t0 = begin();
   if (scenario === 'events') {
     let seen = 0;
     ami.on('managerevent', (e) => {

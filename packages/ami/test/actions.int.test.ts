@@ -98,6 +98,19 @@ describe('AmiClient.action', () => {
     expect(pong.get('Ping')).toBe('Pong');
   });
 
+  it('times out a short action sent after a long one, leaving the long one waiting', async () => {
+    const fake = await startFake();
+    fake.onAction('Slow', () => undefined);
+    const client = await connected(fake);
+    const long = client.action({ Action: 'Slow' }, { timeoutMs: 60_000 });
+    const err = await rejectionOf(client.action({ Action: 'Slow' }, { timeoutMs: 30 }));
+    expect(err).toBeInstanceOf(AmiTimeoutError);
+    expect((err as AmiTimeoutError).timeoutMs).toBe(30);
+    expect(client.inFlight).toBe(1);
+    await client.close();
+    expect(await rejectionOf(long)).toBeInstanceOf(AmiConnectionError);
+  });
+
   it('rejects pending actions with AmiConnectionError when the connection drops', async () => {
     const fake = await startFake();
     fake.onAction('Never', () => {

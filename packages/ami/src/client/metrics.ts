@@ -1,32 +1,16 @@
 import type { MetricsOptions } from '@pbxkit/core';
 import { MetricsFactory } from '@pbxkit/core';
+import { batchedCounter } from './batched-counter.js';
 
 type Observe = { observe(value: number): void };
-type Collectable = { collect?: (this: unknown) => void | Promise<void> };
+type Count = (key: string, labelsOf: (key: string) => Record<string, string>) => void;
 
-// Events are counted in a plain map and handed to prom-client when the registry is read: an `inc` per
-// event would hash its labels each time, a measurable share of the event path. The map belongs to the
-// counter, so clients sharing a registry share it, and nothing is registered per client.
-const eventCounts = new WeakMap<object, Map<string, number>>();
-
-function pendingEventCounts(counter: {
-  inc(labels: { event: string }, value: number): void;
-}): Map<string, number> {
-  let counts = eventCounts.get(counter);
-  if (!counts) {
-    const pending = new Map<string, number>();
-    counts = pending;
-    eventCounts.set(counter, pending);
-    const target = counter as unknown as Collectable;
-    const previous = target.collect;
-    target.collect = function collect(this: unknown) {
-      for (const [event, n] of pending) counter.inc({ event }, n);
-      pending.clear();
-      return previous?.call(this);
-    };
-  }
-  return counts;
-}
+// Label builders that capture nothing, so counting allocates no closure.
+const eventLabels = (key: string) => ({ event: key });
+const actionLabels = (key: string) => {
+  const cut = key.indexOf('\u0000');
+  return { action: key.slice(0, cut), result: key.slice(cut + 1) };
+};
 
 /**
  * The client's Prometheus series:
@@ -35,14 +19,16 @@ function pendingEventCounts(counter: {
  * - `pbxkit_ami_events_total{event}`: events received, by name
  * - `pbxkit_ami_reconnects_total`: successful reconnections
  *
- * Event counts reach prom-client when the registry is read, so the per-event cost is one map update.
+ * Counts reach prom-client when the registry is read (see `batchedCounter`), so counting an event or an
+ * action costs one map update.
  */
 export class AmiMetrics {
   private readonly actions;
   private readonly duration;
   private readonly events;
   private readonly reconnects;
-  private readonly eventCounts: Map<string, number>;
+  private readonly countEvent: Count;
+  private readonly countAction: Count;
   private readonly durationChildren = new Map<string, Observe>();
 
   constructor(options: MetricsOptions) {
@@ -65,7 +51,8 @@ export class AmiMetrics {
       help: 'AMI events received, by event name',
       labelNames: ['event'],
     });
-    this.eventCounts = pendingEventCounts(this.events);
+    this.countEvent = batchedCounter(this.events);
+    this.countAction = batchedCounter(this.actions);
     this.reconnects = factory.counter({
       what: 'reconnects',
       unit: 'total',
@@ -74,7 +61,7 @@ export class AmiMetrics {
   }
 
   action(action: string, result: string, seconds: number): void {
-    this.actions.inc({ action, result });
+    this.countAction(`${action}\u0000${result}`, actionLabels);
     let child = this.durationChildren.get(action);
     if (!child) {
       child = this.duration.labels({ action });
@@ -84,7 +71,7 @@ export class AmiMetrics {
   }
 
   event(name: string): void {
-    this.eventCounts.set(name, (this.eventCounts.get(name) ?? 0) + 1);
+    this.countEvent(name, eventLabels);
   }
 
   reconnected(): void {

@@ -28,9 +28,11 @@ export interface PendingAction {
   readonly action: string;
   readonly kind: PendingKind;
   readonly startedAt: number;
+  readonly timeoutMs: number;
+  /** `performance.now()` past which it times out; infinite without a timeout. */
+  readonly deadline: number;
   response?: AmiMessage;
   events?: AmiMessage[];
-  timer: NodeJS.Timeout | undefined;
   settle(err: Error | undefined, value?: AmiMessage | AmiListResult | AmiOriginateResult): void;
 }
 
@@ -54,6 +56,8 @@ const ORIGINATE_FAILURE: Record<string, string> = {
  */
 export class PendingActions {
   private readonly byId = new Map<string, PendingAction>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly onSettled: SettledHook) {}
 
@@ -66,38 +70,60 @@ export class PendingActions {
   }
 
   /**
-   * Registers an action and returns the promise of its outcome. The timer starts now; on expiry the action is
-   * forgotten (a late answer is then treated as unsolicited) and the promise rejects with
+   * Registers an action and returns the promise of its outcome. Its deadline starts now; past it the action
+   * is forgotten (a late answer is then treated as unsolicited) and the promise rejects with
    * {@link AmiTimeoutError}.
    */
   add<T>(id: string, action: string, kind: PendingKind, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      const startedAt = performance.now();
       const pending: PendingAction = {
         id,
         action,
         kind,
-        startedAt: performance.now(),
-        timer: undefined,
+        startedAt,
+        timeoutMs,
+        deadline:
+          timeoutMs > 0 && Number.isFinite(timeoutMs) ? startedAt + timeoutMs : Number.POSITIVE_INFINITY,
         settle: (err, value) => {
-          if (pending.timer) clearTimeout(pending.timer);
           this.byId.delete(id);
           if (err) reject(err);
           else resolve(value as T);
         },
       };
-      if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
-        pending.timer = setTimeout(() => {
-          this.finish(
-            pending,
-            new AmiTimeoutError(`${action} (ActionID ${id}) got no answer in ${timeoutMs} ms`, timeoutMs),
-            undefined,
-            'timeout',
-          );
-        }, timeoutMs);
-        pending.timer.unref?.();
-      }
       this.byId.set(id, pending);
+      if (pending.deadline < this.timerAt) this.armTimer(pending.deadline);
     });
+  }
+
+  // One timer for all actions, set for the earliest deadline, instead of a timer per action: with thousands
+  // of actions a second, creating and clearing timers is a visible share of the work.
+  private armTimer(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.sweep(), Math.max(0, at - performance.now()));
+    this.timer.unref?.();
+  }
+
+  private sweep(): void {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    // Node may fire a timer a fraction of a millisecond early by this clock.
+    const now = performance.now() + 1;
+    let next = Number.POSITIVE_INFINITY;
+    for (const pending of [...this.byId.values()]) {
+      if (pending.deadline <= now) {
+        const { action, id, timeoutMs } = pending;
+        const err = new AmiTimeoutError(
+          `${action} (ActionID ${id}) got no answer in ${timeoutMs} ms`,
+          timeoutMs,
+        );
+        this.finish(pending, err, undefined, 'timeout');
+      } else if (pending.deadline < next) {
+        next = pending.deadline;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armTimer(next);
   }
 
   /** Routes a `Response:` message. Returns false when no action waits for it. */
@@ -162,6 +188,9 @@ export class PendingActions {
   /** Rejects every action in flight with `err` (the connection is gone). */
   rejectAll(err: Error): void {
     for (const pending of [...this.byId.values()]) this.finish(pending, err, undefined, 'disconnected');
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
   }
 
   private finishList(pending: PendingAction, complete: AmiMessage): void {
