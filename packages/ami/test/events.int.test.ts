@@ -34,6 +34,23 @@ describe('AmiClient events', () => {
     expect(varsets.length).toBe(countBefore);
   });
 
+  it('keeps delivering when a listener throws, reporting the throw as an error event', async () => {
+    const fake = await startFake();
+    const client = await connected(fake);
+    const errors: Error[] = [];
+    const seen: string[] = [];
+    client.on('error', (err) => errors.push(err));
+    client.onEvent('Bad', () => {
+      throw new Error('listener bug');
+    });
+    client.on('event', (e) => seen.push(e.name));
+    fake.emitEvent('Bad');
+    fake.emitEvent('Good');
+    await client.action({ Action: 'Ping' });
+    expect(seen).toEqual(['Bad', 'Good']);
+    expect(errors.map((e) => e.message)).toEqual(['listener bug']);
+  });
+
   it('streams events through an async iterator, filtered by name, ending on close', async () => {
     const fake = await startFake();
     const client = await connected(fake);

@@ -455,8 +455,14 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     }
     if (message.actionId !== undefined && this.pending.onEvent(message)) return;
     this.metrics.event(message.name);
-    this.emit('event', message);
-    this.hub.dispatch(message);
+    try {
+      this.emit('event', message);
+      this.hub.dispatch(message);
+    } catch (err) {
+      // A throwing listener must not cost the messages after it in the same chunk, nor the connection.
+      this.log.error({ err, event: message.name }, 'AMI event listener threw');
+      this.emit('error', err as Error);
+    }
   }
 
   private onClosed(connection: AmiConnection, err: Error | undefined): void {
