@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { Registry } from '@pbxkit/core';
 import pg from 'pg';
 import { CdrDispatcher } from '../src/dispatch/dispatcher.js';
 import { createCdrReceiver } from '../src/receiver/receiver.js';
@@ -83,8 +84,9 @@ function postFromWorker(url: string): Promise<number> {
 async function run(label: string, sinks: CdrSink[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pbxkit-throughput-'));
   const spool = await CdrSpool.open({ dir, fsync: !values['no-fsync'] });
+  const registry = new Registry();
   const dispatcher = sinks.length
-    ? new CdrDispatcher({ spool, sinks, batchSize: 200, concurrency: 2 })
+    ? new CdrDispatcher({ spool, sinks, batchSize: 200, concurrency: 2, registry })
     : undefined;
   await dispatcher?.start();
   const server = createServer(createCdrReceiver({ spool }));
@@ -107,6 +109,16 @@ async function run(label: string, sinks: CdrSink[]): Promise<void> {
       (failed ? `; ${failed} FAILED` : '') +
       `; process CPU ${((cpu.user + cpu.system) / 1000 / count).toFixed(1)} ms per CDR (client worker included)`,
   );
+  if (dispatcher) {
+    const metric = (await registry.getMetricsAsJSON()).find(
+      (m) => m.name === 'pbxkit_cdr_sink_write_duration_seconds',
+    );
+    const sum =
+      metric?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum'))?.value ?? 0;
+    const n =
+      metric?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value ?? 0;
+    console.log(`  sink writes: ${n} batches, ${sum.toFixed(2)} s in write() in total`);
+  }
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await dispatcher?.stop();
   await spool.close();
