@@ -32,4 +32,20 @@ export {
 } from './http/handler.js';
 export { PumpError, type PumpFailure, pump } from './http/pump.js';
 export { parseRange, type RangeRequest } from './http/range.js';
+export {
+  type LocationEntry,
+  type LocationIndex,
+  MemoryLocationIndex,
+  SqlLocationIndex,
+  type SqlLocationIndexOptions,
+  uuidFromKey,
+} from './index/location-index.js';
+export type { SqlTarget } from './index/sql-client.js';
+export { FUSIONPBX_KEY_TEMPLATE, type KeyTemplate, renderKey } from './keys.js';
 export type { RecordingLocator, RecordingRef, RecordingSource, ResolvedRecording } from './recording.js';
+export {
+  type PeerTierOptions,
+  TieredRecordingResolver,
+  type TieredRecordingResolverOptions,
+  type TierOptions,
+} from './resolver.js';

@@ -1,0 +1,266 @@
+import { hostname } from 'node:os';
+import { isAbsolute, relative, sep } from 'node:path';
+import { type Logger, MetricsFactory, type Registry, resolveLogger } from '@pbxkit/core';
+import type { ObjectInfo, StorageBackend } from './backend.js';
+import type { LocalFsBackend } from './backends/local.js';
+import { StorageError, StorageNotFoundError, StorageUnavailableError } from './errors.js';
+import type { LocationEntry, LocationIndex } from './index/location-index.js';
+import { FUSIONPBX_KEY_TEMPLATE, type KeyTemplate, renderKey } from './keys.js';
+import type { RecordingLocator, RecordingRef, RecordingSource, ResolvedRecording } from './recording.js';
+
+/** One tier of a {@link TieredRecordingResolver}. */
+export interface TierOptions {
+  backend: StorageBackend;
+  /** How keys are built in this tier. Default {@link FUSIONPBX_KEY_TEMPLATE}. */
+  key?: KeyTemplate;
+}
+
+/** A peer instance holding its own local recordings (reached through a `PeerProxyBackend`). */
+export interface PeerTierOptions extends TierOptions {
+  /** The peer's instance id, as recorded in the location index. */
+  instanceId: string;
+}
+
+/** Options of {@link TieredRecordingResolver}. */
+export interface TieredRecordingResolverOptions {
+  /** Finds a call's recording reference (call start, path, name), typically in the CDR store. */
+  locator?: RecordingLocator;
+  /** This instance's own disk. */
+  local?: TierOptions;
+  /** The archive (S3). */
+  archive?: TierOptions;
+  /** Other instances, tried after local and archive. */
+  peers?: PeerTierOptions[];
+  /** Calls younger than this many days are looked for on local disk first, older ones in the archive. Default 5. */
+  localDays?: number;
+  /** Where recordings were last seen; consulted first and kept up to date. Optional. */
+  index?: LocationIndex;
+  /** This instance's id in the index. Default the host name. */
+  instanceId?: string;
+  /** Answer archive hits with a presigned URL (the archive backend must have `presignGet`). */
+  presign?: { expiresInSeconds?: number };
+  /** IANA time zone for the date tokens of key templates (FusionPBX uses the switch's local time). Default UTC. */
+  timeZone?: string;
+  /** Clock (tests). */
+  now?: () => Date;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+interface Tier {
+  name: string;
+  instanceId: string;
+  backend: StorageBackend;
+  key: KeyTemplate;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Finds a call's recording across tiers: this instance's disk, the S3 archive, and peers.
+ *
+ * The order depends on the call's start time (from the CDR, never the file's mtime): younger than `localDays`
+ * → local first, older → archive first; then every other tier and the peers, before giving up (`undefined`,
+ * i.e. 404). The location index, when given, is consulted first; an index entry that proves wrong is forgotten,
+ * and a hit found by probing is recorded, so resolution works with a missing or stale index. If some tier was
+ * unavailable and none had the recording, it throws `StorageUnavailableError` (503) rather than claim a 404.
+ *
+ * @example
+ * ```ts
+ * const resolver = new TieredRecordingResolver({
+ *   locator: { locate: (uuid) => cdrStore.recordingOf(uuid) },   // wired by the application
+ *   local: { backend: new LocalFsBackend({ root: '/var/lib/freeswitch/recordings' }) },
+ *   archive: { backend: s3, key: '{domain}/{YYYY}/{MM}/{DD}/{name}' },
+ *   localDays: 5,
+ * });
+ * const handler = createRecordingsHandler({ source: resolver });
+ * ```
+ */
+export class TieredRecordingResolver implements RecordingSource {
+  private readonly options: TieredRecordingResolverOptions;
+  private readonly local: Tier | undefined;
+  private readonly archive: Tier | undefined;
+  private readonly peers: Tier[];
+  private readonly instanceId: string;
+  private readonly log: Logger;
+  private readonly resolutions;
+
+  constructor(options: TieredRecordingResolverOptions) {
+    this.options = options;
+    this.instanceId = options.instanceId ?? hostname();
+    const tier = (name: string, instanceId: string, t: TierOptions): Tier => ({
+      name,
+      instanceId,
+      backend: t.backend,
+      key: t.key ?? FUSIONPBX_KEY_TEMPLATE,
+    });
+    this.local = options.local ? tier('local', this.instanceId, options.local) : undefined;
+    this.archive = options.archive ? tier('archive', '', options.archive) : undefined;
+    this.peers = (options.peers ?? []).map((p) => tier('local', p.instanceId, p));
+    this.log = resolveLogger(options.logger, { component: 'storage-resolver' });
+    this.resolutions = new MetricsFactory('storage', options.registry).counter({
+      what: 'resolutions',
+      unit: 'total',
+      help: 'Recording resolutions, by the tier that had it (or none) and whether the index knew',
+      labelNames: ['tier', 'via'],
+    });
+  }
+
+  /** Finds the recording of call `uuid`; `undefined` when no tier has it. */
+  async resolve(
+    uuid: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ResolvedRecording | undefined> {
+    let ref: RecordingRef | undefined;
+    if (this.options.locator) {
+      try {
+        ref = await this.options.locator.locate(uuid, options);
+      } catch (err) {
+        this.log.warn(
+          { err, uuid },
+          'recording locator failed: trying the index and key templates without it',
+        );
+      }
+    }
+    ref ??= { uuid };
+    const unavailable: string[] = [];
+    const tried = new Set<string>();
+
+    // 1. The index.
+    const entries = await this.lookupIndex(uuid);
+    for (const entry of entries) {
+      const tier = this.tierOf(entry);
+      if (!tier) continue;
+      tried.add(`${tier.name}\u0000${tier.instanceId}\u0000${entry.key}`);
+      const info = await this.probe(tier, entry.key, unavailable);
+      if (info) {
+        this.resolutions.inc({ tier: tierLabel(tier), via: 'index' });
+        return this.answer(tier, entry.key, info);
+      }
+      if (info === null) await this.forget(entry);
+    }
+
+    // 2. Probe the tiers in age order.
+    for (const tier of this.order(ref)) {
+      const key = this.keyFor(tier, ref);
+      if (!key || tried.has(`${tier.name}\u0000${tier.instanceId}\u0000${key}`)) continue;
+      const info = await this.probe(tier, key, unavailable);
+      if (info) {
+        this.resolutions.inc({ tier: tierLabel(tier), via: 'probe' });
+        await this.remember(tier, key, ref, info);
+        return this.answer(tier, key, info);
+      }
+    }
+    this.resolutions.inc({ tier: 'none', via: 'probe' });
+    if (unavailable.length > 0) {
+      throw new StorageUnavailableError(
+        unavailable.join(', '),
+        `recording ${uuid} not found; tiers unavailable`,
+      );
+    }
+    return undefined;
+  }
+
+  /** The tiers in the order they are tried for `ref` (by call age). */
+  order(ref: RecordingRef): Tier[] {
+    const localDays = this.options.localDays ?? 5;
+    const now = (this.options.now ?? (() => new Date()))().getTime();
+    const old = ref.callStart !== undefined && now - ref.callStart.getTime() >= localDays * DAY_MS;
+    const first = old ? [this.archive, this.local] : [this.local, this.archive];
+    return [...first.filter((t): t is Tier => t !== undefined), ...this.peers];
+  }
+
+  private keyFor(tier: Tier, ref: RecordingRef): string | undefined {
+    // The path the switch wrote, when it lies under this instance's LocalFsBackend root, is the surest key.
+    const root = (tier.backend as Partial<LocalFsBackend>).root;
+    if (tier === this.local && ref.path && isAbsolute(ref.path) && typeof root === 'string') {
+      const rel = relative(root, ref.path);
+      if (rel && !rel.startsWith('..') && !isAbsolute(rel)) {
+        return [...rel.split(sep), ref.name ?? `${ref.uuid}.wav`].join('/');
+      }
+    }
+    try {
+      return renderKey(tier.key, ref, this.options.timeZone);
+    } catch (err) {
+      this.log.warn({ err, tier: tier.name }, 'key template failed');
+      return undefined;
+    }
+  }
+
+  /** The object's info; `null` when it is not there; `undefined` when the tier could not tell. */
+  private async probe(
+    tier: Tier,
+    key: string,
+    unavailable: string[],
+  ): Promise<ObjectInfo | null | undefined> {
+    try {
+      return await tier.backend.stat(key);
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) return null;
+      if (err instanceof StorageError && err.code === 'STORAGE_INVALID_KEY') return null;
+      this.log.warn({ err, tier: tier.backend.name, key }, 'tier unavailable while resolving');
+      unavailable.push(tier.backend.name);
+      return undefined;
+    }
+  }
+
+  private async answer(tier: Tier, key: string, info: ObjectInfo): Promise<ResolvedRecording> {
+    const found: ResolvedRecording = { backend: tier.backend, key, info, tier: tier.backend.name };
+    const presigner = tier.backend as Partial<{ presignGet(key: string, o: object): Promise<string> }>;
+    if (this.options.presign && tier === this.archive && typeof presigner.presignGet === 'function') {
+      found.url = await presigner.presignGet(key, {
+        expiresInSeconds: this.options.presign.expiresInSeconds,
+      });
+    }
+    return found;
+  }
+
+  private tierOf(entry: LocationEntry): Tier | undefined {
+    if (entry.tier === 'archive') return this.archive;
+    if (entry.tier === 'local' && entry.instanceId === this.instanceId) return this.local;
+    return this.peers.find((p) => p.instanceId === entry.instanceId);
+  }
+
+  private async lookupIndex(uuid: string): Promise<LocationEntry[]> {
+    if (!this.options.index) return [];
+    try {
+      const entries = await this.options.index.lookup(uuid);
+      // This instance's own copy first, then the archive, then peers.
+      const rank = (e: LocationEntry) =>
+        e.tier === 'local' && e.instanceId === this.instanceId ? 0 : e.tier === 'archive' ? 1 : 2;
+      return entries.sort((a, b) => rank(a) - rank(b));
+    } catch (err) {
+      this.log.warn({ err, uuid }, 'location index unavailable: probing the tiers');
+      return [];
+    }
+  }
+
+  private async forget(entry: LocationEntry): Promise<void> {
+    try {
+      await this.options.index?.forget(entry.uuid, entry.tier, entry.instanceId);
+    } catch (err) {
+      this.log.warn({ err, uuid: entry.uuid }, 'could not forget a stale index entry');
+    }
+  }
+
+  private async remember(tier: Tier, key: string, ref: RecordingRef, info: ObjectInfo): Promise<void> {
+    if (!this.options.index) return;
+    try {
+      const entry: LocationEntry = {
+        uuid: ref.uuid,
+        tier: tier.name,
+        instanceId: tier.instanceId,
+        key,
+        size: info.size,
+      };
+      if (ref.callStart) entry.callStart = ref.callStart;
+      await this.options.index.record(entry);
+    } catch (err) {
+      this.log.warn({ err, uuid: ref.uuid }, 'could not record a location in the index');
+    }
+  }
+}
+
+function tierLabel(tier: Tier): string {
+  return tier.backend.name;
+}
