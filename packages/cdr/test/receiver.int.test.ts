@@ -244,6 +244,29 @@ describe('receiver over real HTTP', () => {
     expect(() => createCdrReceiver({ spool: allowed6.spool, allow: ['not-an-ip/8'] })).toThrow(RangeError);
   });
 
+  it('stores nothing from a client that disconnects mid-body, and keeps serving', async () => {
+    const { spool, base, registry } = await start();
+    const { xml } = makeCdr(randomUUID(), 200 * 1024);
+    await new Promise<void>((resolve) => {
+      const req = request(`${base}/cdr`, {
+        method: 'POST',
+        headers: { ...AUTH, 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) },
+      });
+      req.on('error', () => resolve());
+      req.write(xml.slice(0, 50_000), () => req.destroy());
+    });
+    const ok = await httpRequest(`${base}/cdr`, {
+      headers: { ...AUTH, 'content-type': 'text/xml' },
+      body: xml,
+    });
+    expect(ok.status).toBe(200);
+    expect(await spool.pending()).toHaveLength(1);
+    expect(await spool.quarantined()).toEqual([]);
+    expect(await registry.getSingleMetricAsString('pbxkit_cdr_receiver_requests_total')).toContain(
+      'status="200"} 1',
+    );
+  });
+
   it('answers 500 when the spool cannot store (so FreeSWITCH retries)', async () => {
     const { spool, base } = await start();
     await spool.close();
