@@ -35,6 +35,7 @@ export {
   AmiTimeoutError,
 } from './errors.js';
 export { commandOutput } from './protocol/command-output.js';
+export type { AmiEventName } from './protocol/event-names.js';
 export { AmiMessage, type AmiMessageType } from './protocol/message.js';
 export { type AmiBanner, AmiParser, type AmiParserOptions } from './protocol/parser.js';
 export {

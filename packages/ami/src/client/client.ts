@@ -15,6 +15,7 @@ import {
   AmiTimeoutError,
 } from '../errors.js';
 import { commandOutput } from '../protocol/command-output.js';
+import type { AmiEventName } from '../protocol/event-names.js';
 import type { AmiMessage } from '../protocol/message.js';
 import type { AmiBanner } from '../protocol/parser.js';
 import { type AmiActionFields, MAX_ACTION_HEADERS, serializeAction } from '../protocol/serialize.js';
@@ -260,8 +261,11 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     await this.action({ Action: 'CreateConfig', Filename: filename }, options);
   }
 
-  /** Calls `listener` for every event named `name` (any case). Returns the function that unsubscribes. */
-  onEvent(name: string, listener: (event: AmiMessage) => void): () => void {
+  /**
+   * Calls `listener` for every event named `name` (any case). Returns the function that unsubscribes. Known
+   * names complete in editors; any other name is accepted.
+   */
+  onEvent(name: AmiEventName | (string & {}), listener: (event: AmiMessage) => void): () => void {
     return this.hub.on(name, listener);
   }
 

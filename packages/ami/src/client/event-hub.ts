@@ -1,10 +1,11 @@
 import { BoundedAsyncQueue, type BoundedAsyncQueueOptions } from '@pbxkit/core';
+import type { AmiEventName } from '../protocol/event-names.js';
 import type { AmiMessage } from '../protocol/message.js';
 
 /** Options of `AmiClient.events()`. */
 export interface AmiEventStreamOptions extends BoundedAsyncQueueOptions {
   /** Only these event names (any case); default all. */
-  names?: readonly string[];
+  names?: readonly (AmiEventName | (string & {}))[];
 }
 
 type Listener = (event: AmiMessage) => void;
