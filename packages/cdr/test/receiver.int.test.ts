@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -276,6 +276,27 @@ describe('receiver over real HTTP', () => {
       body: xml,
     });
     expect(answer.status).toBe(500);
+  });
+
+  it('answers 500 when the file system refuses the write (FreeSWITCH retries), leaving no temp file', async () => {
+    const { spool, base } = await start();
+    // A real failure of the file system: the directories are no longer directories (rename → ENOTDIR).
+    for (const d of ['pending', 'quarantine']) {
+      rmSync(join(spool.dir, d), { recursive: true });
+      writeFileSync(join(spool.dir, d), 'not a directory');
+    }
+    const { xml } = makeCdr();
+    const good = await httpRequest(`${base}/cdr`, {
+      headers: { ...AUTH, 'content-type': 'text/xml' },
+      body: xml,
+    });
+    expect(good.status).toBe(500);
+    const bad = await httpRequest(`${base}/cdr`, {
+      headers: { ...AUTH, 'content-type': 'text/xml' },
+      body: '<x',
+    });
+    expect(bad.status).toBe(500);
+    expect(readdirSync(join(spool.dir, 'tmp'))).toEqual([]);
   });
 
   it('counts requests by status, body bytes and latency', async () => {
