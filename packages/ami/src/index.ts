@@ -1,12 +1,9 @@
-export {
-  AmiClient,
-  type AmiClientEvents,
-  type AmiClientState,
-  type AmiOriginateParams,
-} from './client/client.js';
+export { AmiClient } from './client/client.js';
 export type { AmiEventStreamOptions } from './client/event-hub.js';
 export type { AmiActionOptions, AmiClientOptions } from './client/options.js';
 export type { AmiListResult, AmiOriginateResult } from './client/pending.js';
+export type { AmiClientEvents, AmiClientState, AmiOriginateParams } from './client/types.js';
+export { type UpdateConfigOptions, updateConfigActions } from './client/update-config.js';
 export { applyConfigActions, ConfigActionFailure } from './config/apply-actions.js';
 export { selectCategories } from './config/category-filter.js';
 export { ConfCategory, type ConfCategoryOptions } from './config/conf-category.js';

@@ -6,6 +6,7 @@ import {
   ConfigActionFailure,
   ConfigUpdate,
   configActionHeaders,
+  updateConfigActions,
 } from '@pbxkit/ami';
 import { describe, expect, it } from 'vitest';
 
@@ -73,6 +74,30 @@ describe('ConfigUpdate headers', () => {
     for (const batch of batches)
       expect(Object.keys(configActionHeaders(batch)).length).toBeLessThanOrEqual(122);
     expect(batches.map((b) => b.length)).toEqual([30, 20]);
+  });
+
+  it('turns a large change set into consecutive UpdateConfig actions on the destination', () => {
+    const changes = new ConfigUpdate();
+    for (let i = 0; i < 40; i++) changes.append('peers', 'permit', `10.0.${i}.0/24`);
+    const actions = updateConfigActions('a.conf', 'b.conf', changes, {
+      reload: 'res_pjsip.so',
+      preserveEffectiveContext: false,
+    });
+    expect(actions.map((a) => [a.SrcFilename, a.DstFilename, a.Reload])).toEqual([
+      ['a.conf', 'b.conf', undefined],
+      ['b.conf', 'b.conf', 'res_pjsip.so'],
+    ]);
+    expect(actions.every((a) => a.PreserveEffectiveContext === 'no')).toBe(true);
+    expect(actions[1]?.['Value-000000']).toBe('10.0.30.0/24');
+    expect(updateConfigActions('a.conf', 'a.conf', [], { reload: true })).toEqual([
+      {
+        Action: 'UpdateConfig',
+        SrcFilename: 'a.conf',
+        DstFilename: 'a.conf',
+        Reload: 'yes',
+        PreserveEffectiveContext: undefined,
+      },
+    ]);
   });
 
   it('refuses what Asterisk would silently get wrong', () => {

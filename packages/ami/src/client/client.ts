@@ -1,26 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Backoff, type Logger, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
 import { ConfFile } from '../config/conf-file.js';
-import {
-  batchConfigActions,
-  type ConfigAction,
-  ConfigUpdate,
-  configActionHeaders,
-} from '../config/update-actions.js';
-import {
-  AmiActionError,
-  AmiAuthError,
-  AmiConnectionError,
-  AmiInvalidActionError,
-  AmiTimeoutError,
-} from '../errors.js';
+import type { ConfigAction, ConfigUpdate } from '../config/update-actions.js';
+import { AmiActionError, AmiConnectionError, AmiInvalidActionError, AmiTimeoutError } from '../errors.js';
 import { commandOutput } from '../protocol/command-output.js';
 import type { AmiEventName } from '../protocol/event-names.js';
 import type { AmiMessage } from '../protocol/message.js';
 import type { AmiBanner } from '../protocol/parser.js';
-import { type AmiActionFields, MAX_ACTION_HEADERS, serializeAction } from '../protocol/serialize.js';
+import { type AmiActionFields, serializeAction } from '../protocol/serialize.js';
 import { AmiConnection } from './connection.js';
 import { type AmiEventStreamOptions, EventHub } from './event-hub.js';
+import { login } from './login.js';
 import { AmiMetrics } from './metrics.js';
 import type { AmiActionOptions, AmiClientOptions } from './options.js';
 import {
@@ -31,42 +21,8 @@ import {
   type PendingKind,
 } from './pending.js';
 import { openSocket } from './transport.js';
-
-/** Where the client is in its life. */
-export type AmiClientState = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
-
-/** Events of {@link AmiClient}. */
-export interface AmiClientEvents {
-  /** Every event Asterisk broadcasts (list items returned by `actionList` excepted). */
-  event: (event: AmiMessage) => void;
-  /** Logged in; `reconnected` is true after a lost connection was restored. */
-  connect: (info: { banner: AmiBanner; reconnected: boolean }) => void;
-  /** The connection was lost or closed; pending actions were rejected with `AmiConnectionError`. */
-  disconnect: (err: Error | undefined) => void;
-  /** A reconnection attempt is scheduled in `delayMs`. */
-  reconnecting: (info: { attempt: number; delayMs: number }) => void;
-  /** A failure with no caller to reject: a reconnection attempt, a keepalive, a protocol error. */
-  error: (err: Error) => void;
-}
-
-/** Parameters of {@link AmiClient.originate}, the fields of the `Originate` action. */
-export interface AmiOriginateParams {
-  Channel: string;
-  Context?: string;
-  Exten?: string | number;
-  Priority?: string | number;
-  Application?: string;
-  Data?: string;
-  /** Ring timeout in ms (Asterisk's default 30 000); the action's own timeout is extended past it. */
-  Timeout?: number;
-  CallerID?: string;
-  Account?: string;
-  /** Channel variables: `{ NAME: 'value' }` becomes one `Variable: NAME=value` line each. */
-  Variable?: Record<string, string | number>;
-  /** Default `true`: answer at once and resolve on the `OriginateResponse` event. */
-  Async?: boolean;
-  [field: string]: string | number | boolean | undefined | Record<string, string | number>;
-}
+import type { AmiClientEvents, AmiClientState, AmiOriginateParams } from './types.js';
+import { type UpdateConfigOptions, updateConfigActions } from './update-config.js';
 
 /**
  * A typed Asterisk Manager Interface client.
@@ -230,29 +186,10 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     srcFilename: string,
     dstFilename: string,
     changes: ConfigUpdate | readonly ConfigAction[],
-    options: AmiActionOptions & { reload?: boolean | string; preserveEffectiveContext?: boolean } = {},
+    options: AmiActionOptions & UpdateConfigOptions = {},
   ): Promise<void> {
-    const list = changes instanceof ConfigUpdate ? changes.actions : changes;
-    // Action, ActionID, SrcFilename, DstFilename, Reload and PreserveEffectiveContext come with each batch.
-    const batches = batchConfigActions(list, MAX_ACTION_HEADERS - 6);
-    const reload = options.reload === true ? 'yes' : options.reload || undefined;
-    for (const [i, batch] of batches.entries()) {
-      await this.action(
-        {
-          Action: 'UpdateConfig',
-          SrcFilename: i === 0 ? srcFilename : dstFilename,
-          DstFilename: dstFilename,
-          ...configActionHeaders(batch),
-          Reload: i === batches.length - 1 ? reload : undefined,
-          PreserveEffectiveContext:
-            options.preserveEffectiveContext === undefined
-              ? undefined
-              : options.preserveEffectiveContext
-                ? 'yes'
-                : 'no',
-        },
-        options,
-      );
+    for (const action of updateConfigActions(srcFilename, dstFilename, changes, options)) {
+      await this.action(action, options);
     }
   }
 
@@ -415,35 +352,8 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     this.emit('connect', { banner: this.lastBanner, reconnected });
   }
 
-  private async login(): Promise<void> {
-    const { username, secret, authType = 'plain', events = 'on' } = this.options;
-    const Events = typeof events === 'string' ? events : events.join(',');
-    const fields: AmiActionFields = { Action: 'Login', Username: username, Events };
-    if (authType === 'md5') {
-      const challenge = await this.send<AmiMessage>(
-        { Action: 'Challenge', AuthType: 'MD5' },
-        'single',
-        undefined,
-        true,
-      );
-      const key = createHash('md5')
-        .update(`${challenge.get('Challenge') ?? ''}${secret}`)
-        .digest('hex');
-      Object.assign(fields, { AuthType: 'MD5', Key: key });
-    } else {
-      fields.Secret = secret;
-    }
-    try {
-      await this.send<AmiMessage>(fields, 'single', undefined, true);
-    } catch (err) {
-      if (err instanceof AmiActionError) {
-        throw new AmiAuthError(
-          `login as ${username} refused: ${err.response.get('Message') ?? ''}`,
-          err.response,
-        );
-      }
-      throw err;
-    }
+  private login(): Promise<void> {
+    return login((fields) => this.send<AmiMessage>(fields, 'single', undefined, true), this.options);
   }
 
   private dispatch(message: AmiMessage): void {
