@@ -22,11 +22,11 @@ for (const label of ['PostgreSQL (real server)', 'PGlite (embedded)']) {
         const p = new pg.Pool({ connectionString: testDatabaseUrl() });
         pool = p;
         await p.query(`create schema ${schema}`);
-        sink = new PostgresCdrSink({ pool: p }, { schema });
+        sink = new PostgresCdrSink({ pool: p }, { schema, storeJson: true });
         query = (sql) => p.query(sql).then((r) => r.rows);
       } else {
         const db = await PGlite.create();
-        sink = new PostgresCdrSink({ pglite: db });
+        sink = new PostgresCdrSink({ pglite: db }, { storeJson: true });
         query = (sql) => db.query<Record<string, unknown>>(sql).then((r) => r.rows);
       }
       await sink.createSchema();
