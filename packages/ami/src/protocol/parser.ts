@@ -33,6 +33,8 @@ const END_COMMAND = '--END COMMAND--';
 // A line end followed by an empty line: the end of a message.
 const CRLF_BLANK = Buffer.from('\n\r\n');
 const LF_BLANK = Buffer.from('\n\n');
+// Frozen: it is shared by every message without free text.
+const NO_TEXT = Object.freeze([]) as unknown as string[];
 
 /**
  * Sans-I/O AMI parser: feed it the bytes of a connection, in chunks split anywhere, and it returns the
@@ -68,7 +70,7 @@ export class AmiParser {
   // The message being assembled from its decoded text.
   private keys: string[] = [];
   private values: string[] = [];
-  private text: string[] = [];
+  private text: string[] = NO_TEXT;
   private actionId: string | undefined;
   // Inside a `Response: Follows` body: 1 = headers, 2 = output, 3 = `--END COMMAND--` seen.
   private follows = 0;
@@ -261,7 +263,7 @@ export class AmiParser {
   private headerLine(text: string, start: number, end: number): void {
     const colon = text.indexOf(':', start);
     if (colon === -1 || colon >= end) {
-      this.text.push(text.slice(start, end));
+      this.addText(text.slice(start, end));
       return;
     }
     const key = text.slice(start, colon);
@@ -289,7 +291,7 @@ export class AmiParser {
     if (line.endsWith(END_COMMAND)) {
       // Output without a final newline is glued to the marker: `last line--END COMMAND--`.
       const rest = line.slice(0, line.length - END_COMMAND.length);
-      if (rest.length > 0) this.text.push(rest);
+      if (rest.length > 0) this.addText(rest);
       this.follows = 3;
       return;
     }
@@ -302,12 +304,18 @@ export class AmiParser {
       }
       this.follows = 2;
     }
+    this.addText(line);
+  }
+
+  // Most messages have no free text: they share one empty array instead of allocating their own.
+  private addText(line: string): void {
+    if (this.text === NO_TEXT) this.text = [];
     this.text.push(line);
   }
 
   private endMessage(): void {
     // Stray blank lines between messages are not a message.
-    if (this.keys.length === 0 && this.text.length === 0) return;
+    if (this.keys.length === 0 && this.text === NO_TEXT) return;
     this.out.push(new AmiMessage(this.keys, this.values, this.text, this.actionId ?? null));
     this.clearMessage();
   }
@@ -315,7 +323,7 @@ export class AmiParser {
   private clearMessage(): void {
     this.keys = [];
     this.values = [];
-    this.text = [];
+    this.text = NO_TEXT;
     this.actionId = undefined;
     this.follows = 0;
   }
