@@ -71,6 +71,17 @@ describe('AmiClient.action', () => {
     expect((err as AmiActionError).response.get('Response')).toBe('Error');
   });
 
+  it('ignores responses nobody waits for (foreign or unknown ActionIDs)', async () => {
+    const fake = await startFake();
+    fake.onAction('Noisy', (action, session) => {
+      session.write('Response: Success\r\nActionID: someone-else-1\r\nMessage: not yours\r\n\r\n');
+      session.write('Response: Success\r\nMessage: no ActionID at all\r\n\r\n');
+      session.respond(action, { Mine: 'yes' });
+    });
+    const client = await connected(fake);
+    expect((await client.action({ Action: 'Noisy' })).get('Mine')).toBe('yes');
+  });
+
   it('refuses CR/LF in a field before writing anything (no header injection)', async () => {
     const fake = await startFake();
     const client = await connected(fake);
@@ -186,6 +197,32 @@ describe('AmiClient.actionList', () => {
     const err = await rejectionOf(client.actionList({ Action: 'Lying' }));
     expect(err).toBeInstanceOf(AmiProtocolError);
     expect((err as AmiProtocolError).code).toBe('AMI_LIST_MISMATCH');
+  });
+
+  it('times out a list that never completes, as a whole', async () => {
+    const fake = await startFake();
+    fake.onAction('Endless', (action, session) => {
+      const id = action.get('ActionID');
+      session.write(`Response: Success\r\nActionID: ${id}\r\nEventList: start\r\n\r\n`);
+      session.write(`Event: Item\r\nActionID: ${id}\r\n\r\n`);
+    });
+    const client = await connected(fake);
+    const err = await rejectionOf(client.actionList({ Action: 'Endless' }, { timeoutMs: 50 }));
+    expect(err).toBeInstanceOf(AmiTimeoutError);
+    expect((await client.action({ Action: 'Ping' })).get('Ping')).toBe('Pong');
+  });
+
+  it('rejects a cancelled list with AmiActionError', async () => {
+    const fake = await startFake();
+    fake.onAction('Cancelled', (action, session) => {
+      const id = action.get('ActionID');
+      session.write(`Response: Success\r\nActionID: ${id}\r\nEventList: start\r\n\r\n`);
+      session.write(`Event: CancelledComplete\r\nActionID: ${id}\r\nEventList: Cancelled\r\n\r\n`);
+    });
+    const client = await connected(fake);
+    const err = await rejectionOf(client.actionList({ Action: 'Cancelled' }));
+    expect(err).toBeInstanceOf(AmiActionError);
+    expect(err.message).toContain('cancelled');
   });
 
   it('resolves with no items when the action answers without a list', async () => {
