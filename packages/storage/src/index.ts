@@ -1,4 +1,10 @@
 export {
+  type ArchiveReport,
+  Archiver,
+  type ArchiverEvents,
+  type ArchiverOptions,
+} from './archiver.js';
+export {
   type ByteRange,
   contentTypeFor,
   type HealthStatus,

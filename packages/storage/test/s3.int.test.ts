@@ -11,20 +11,9 @@ import {
   StorageUnavailableError,
 } from '../src/index.js';
 import { get, listen } from './helpers.js';
+import { s3Backend } from './s3-helpers.js';
 
 const MiB = 1024 * 1024;
-
-/** A backend on the radosgw that with-test-services.sh started, in a bucket of its own. */
-export function s3Backend(bucket: string, extra: Partial<ConstructorParameters<typeof S3Backend>[0]> = {}) {
-  const { endpoint, accessKeyId, secretAccessKey } = testS3();
-  return new S3Backend({
-    endpoint,
-    bucket,
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey },
-    ...extra,
-  });
-}
 
 describe('S3Backend against Ceph RADOS Gateway', () => {
   const bucket = `pbxkit-s3-${process.pid}-${Date.now().toString(36)}`;

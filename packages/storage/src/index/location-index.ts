@@ -165,7 +165,7 @@ export class SqlLocationIndex implements LocationIndex {
   ): Promise<{ recorded: number; forgotten: number }> {
     const uuidOf = options.uuidOf ?? uuidFromKey;
     const db = await this.client;
-    const started = new Date();
+    const started = new Date(); // the scan's stamp: millisecond precision, stored exactly by timestamptz
     let recorded = 0;
     let cursor: string | undefined;
     do {
@@ -173,13 +173,15 @@ export class SqlLocationIndex implements LocationIndex {
       for (const item of page.items) {
         const uuid = uuidOf(item.key);
         if (!uuid) continue;
-        await this.record({ uuid, tier, instanceId, key: item.key, size: item.size, updatedAt: new Date() });
+        await this.record({ uuid, tier, instanceId, key: item.key, size: item.size, updatedAt: started });
         recorded++;
       }
       cursor = page.cursor;
     } while (cursor);
     const { rowCount } = await db.query(
-      `delete from ${this.table} where tier = $1 and instance_id = $2 and updated_at < $3`,
+      // Everything of this tier the scan did not stamp is gone (an entry a resolver wrote meanwhile goes too:
+      // it is a cache, re-learnt at the next probe).
+      `delete from ${this.table} where tier = $1 and instance_id = $2 and updated_at <> $3`,
       [tier, instanceId, started],
     );
     return { recorded, forgotten: rowCount };
