@@ -220,9 +220,11 @@ export class AmiParser {
   private carry(chunk: Buffer, start: number): void {
     const from = Math.max(0, start);
     if (from >= chunk.length) return;
+    // The byte before a lone carried byte is only meaningful if it belongs to the same message.
+    const before = this.partsBytes > 0 ? this.prev1 : -1;
     this.parts.push(Buffer.from(chunk.subarray(from)));
     this.partsBytes += chunk.length - from;
-    this.prev2 = chunk.length - from >= 2 ? (chunk[chunk.length - 2] as number) : this.prev1;
+    this.prev2 = chunk.length - from >= 2 ? (chunk[chunk.length - 2] as number) : before;
     this.prev1 = chunk[chunk.length - 1] as number;
     if (this.partsBytes > this.maxBytes) this.tooLarge();
   }
