@@ -62,6 +62,49 @@ describe('AmiParser chunking (property)', () => {
     });
   }
 
+  it('parses generated messages exactly, whatever the line endings, stray blank lines and chunking', () => {
+    const key = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/);
+    // Values: any text without line breaks; one leading space is the separator, so keep values from
+    // starting with a space to compare them exactly.
+    const value = fc
+      .string({ unit: 'grapheme', maxLength: 30 })
+      .filter((v) => !/[\r\n]/.test(v) && !v.startsWith(' '));
+    const message = fc.record({
+      first: fc.constantFrom('Event', 'Response'),
+      name: fc.stringMatching(/^[A-Za-z]{1,12}$/).filter((n) => n.toLowerCase() !== 'follows'),
+      fields: fc.array(fc.tuple(key, value), { maxLength: 12 }),
+      eol: fc.constantFrom('\r\n', '\n'),
+      strayBlankLines: fc.nat({ max: 2 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(message, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (msgs, cuts) => {
+          let wire = 'Asterisk Call Manager/11.0.0\r\n';
+          for (const m of msgs) {
+            wire += m.eol.repeat(m.strayBlankLines);
+            wire += `${m.first}: ${m.name}${m.eol}`;
+            for (const [k, v] of m.fields) wire += `${k}: ${v}${m.eol}`;
+            wire += m.eol;
+          }
+          const bytes = Buffer.from(wire, 'utf8');
+          const parser = new AmiParser();
+          const parsed = split(bytes, cuts).flatMap((c) => parser.feed(c));
+          expect(parsed.map((p) => [p.type, p.name, p.entries()])).toEqual(
+            msgs.map((m) => [
+              m.first === 'Event' ? 'event' : 'response',
+              m.name,
+              [[m.first, m.name], ...m.fields.map(([k, v]) => [k, v])],
+            ]),
+          );
+          expect(parser.bufferedBytes).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('byte-at-a-time feeding of the largest capture yields the same messages', () => {
     const bytes = rx('28-originate-async-success');
     const single = [...bytes].map((b) => Buffer.from([b]));
