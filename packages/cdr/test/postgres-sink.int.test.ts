@@ -93,3 +93,58 @@ describe('PostgresCdrSink when the server is unreachable', () => {
     await sink.close();
   });
 });
+
+describe('PostgresCdrSink when connections drop', () => {
+  it('survives the server cutting its idle connections (no uncaught error), and writes again afterwards', async () => {
+    const { createServer, connect } = await import('node:net');
+    const target = new URL(testDatabaseUrl());
+    const sockets = new Set<import('node:net').Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', drop);
+      upstream.on('error', drop);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as { port: number }).port;
+    const url = `postgres://${target.username}@127.0.0.1:${port}${target.pathname}`;
+    const schema = `drop_${process.pid}`;
+    const admin = new pg.Pool({ connectionString: testDatabaseUrl() });
+    await admin.query(`create schema ${schema}`);
+    let noticed: () => void = () => {};
+    const cutNoticed = new Promise<void>((resolve) => {
+      noticed = resolve;
+    });
+    const logger = {
+      trace() {},
+      debug() {},
+      info() {},
+      warn: (_obj: unknown, msg?: string) => {
+        if (msg === 'PostgreSQL connection error') noticed();
+      },
+      error() {},
+      fatal() {},
+      child: () => logger,
+    };
+    const sink = new PostgresCdrSink({ connectionString: url }, { schema, logger });
+    await sink.createSchema();
+    const all = records();
+    await sink.write(all.slice(0, 3));
+    // Cut every connection, as a PostgreSQL restart would: the pool's idle client gets an error event, which
+    // must be logged, not thrown out of the process.
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+    await cutNoticed;
+    await sink.write(all.slice(3));
+    expect(await sink.count()).toBe(new Set(all.map((r) => r.uuid)).size);
+    await sink.close();
+    proxy.close();
+    await admin.query(`drop schema ${schema} cascade`);
+    await admin.end();
+  });
+});

@@ -71,7 +71,7 @@ export class PostgresCdrSink implements CdrStore {
     const schema = `"${(options.schema ?? 'public').replace(/"/g, '""')}"`;
     this.table = `${schema}.v_xml_cdr`;
     this.jsonTable = `${schema}.v_xml_cdr_json`;
-    this.client = openClient(target);
+    this.client = openClient(target, (err) => this.log.warn({ err }, 'PostgreSQL connection error'));
     // Avoid an unhandled rejection if nobody calls a method before the connection fails.
     this.client.catch(() => {});
   }
@@ -233,11 +233,15 @@ export class PostgresCdrSink implements CdrStore {
   }
 }
 
-async function openClient(target: PostgresTarget): Promise<SqlClient> {
+async function openClient(target: PostgresTarget, onError: (err: Error) => void): Promise<SqlClient> {
   if ('connectionString' in target) {
-    return pgClient(new pg.Pool({ connectionString: target.connectionString, max: target.max ?? 4 }), true);
+    return pgClient(
+      new pg.Pool({ connectionString: target.connectionString, max: target.max ?? 4 }),
+      true,
+      onError,
+    );
   }
-  if ('pool' in target) return pgClient(target.pool, false);
+  if ('pool' in target) return pgClient(target.pool, false, onError);
   const given = target.pglite;
   // A PGlite instance has a `dataDir` property too: tell the two apart by what an instance can do.
   if (typeof (given as Partial<PGlite>).query === 'function') return pgliteClient(given as PGlite, false);

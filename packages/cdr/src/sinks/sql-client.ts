@@ -11,8 +11,13 @@ export interface SqlClient {
   close(): Promise<void>;
 }
 
-/** A `pg` pool (or client) as a {@link SqlClient}. */
-export function pgClient(pool: Pool, owned: boolean): SqlClient {
+/**
+ * A `pg` pool as a {@link SqlClient}. A connection that drops (server restart, network cut) makes pg emit
+ * `error` on the pool or on a checked-out client; without a listener Node would crash the process, so both are
+ * listened to here and the failure surfaces as the rejected query instead (the dispatcher retries it).
+ */
+export function pgClient(pool: Pool, owned: boolean, onError: (err: Error) => void = () => {}): SqlClient {
+  pool.on('error', onError);
   const wrap = (q: Pool | PoolClient): SqlClient['query'] => {
     return async <Row>(sql: string, params?: unknown[]) => {
       const result = await q.query(sql, params);
@@ -23,6 +28,7 @@ export function pgClient(pool: Pool, owned: boolean): SqlClient {
     query: wrap(pool),
     async transaction(fn) {
       const client = await pool.connect();
+      client.on('error', onError);
       try {
         await client.query('begin');
         const tx: SqlClient = {
@@ -37,6 +43,7 @@ export function pgClient(pool: Pool, owned: boolean): SqlClient {
         await client.query('rollback').catch(() => {});
         throw err;
       } finally {
+        client.off('error', onError);
         client.release();
       }
     },
