@@ -48,6 +48,17 @@ export {
 } from './index/location-index.js';
 export type { SqlTarget } from './index/sql-client.js';
 export { FUSIONPBX_KEY_TEMPLATE, type KeyTemplate, renderKey } from './keys.js';
+export { PeerProxyBackend, type PeerProxyBackendOptions, peerBackends } from './peer/backend.js';
+export { createPeerHandler, type PeerHandler, type PeerHandlerOptions } from './peer/handler.js';
+export {
+  canonical,
+  PEER_HEADERS,
+  type PeerAuthFailure,
+  PeerVerifier,
+  type SignedParts,
+  sign,
+  signRequest,
+} from './peer/signing.js';
 export type { RecordingLocator, RecordingRef, RecordingSource, ResolvedRecording } from './recording.js';
 export {
   type PeerTierOptions,

@@ -1,0 +1,210 @@
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import type {
+  HealthStatus,
+  ListPage,
+  ObjectInfo,
+  ReadOptions,
+  StorageBackend,
+  WriteBody,
+} from '../backend.js';
+import { validateKey } from '../backend.js';
+import {
+  StorageError,
+  StorageNotFoundError,
+  StoragePeerAuthError,
+  StorageRangeError,
+  StorageUnavailableError,
+} from '../errors.js';
+import { signRequest } from './signing.js';
+
+/** Options of {@link PeerProxyBackend}. */
+export interface PeerProxyBackendOptions {
+  /** The peer's instance id (for names, metrics, the location index). */
+  instanceId: string;
+  /** Base URL of the peer's handler, e.g. `http://10.0.0.12:8080/_peer`. */
+  endpoint: string;
+  /** Shared secret of the cluster. */
+  secret: string | Buffer;
+  /** No byte from the peer for this long aborts (no total-time limit). Default 60 000 ms. */
+  idleTimeoutMs?: number;
+  /** How long a signed request stays valid. Default 60 s. */
+  ttlSeconds?: number;
+  /** Connections kept per peer. Default 16. */
+  maxSockets?: number;
+}
+
+/**
+ * Reads recordings that live on another pbxkit instance, through its {@link createPeerHandler}: every request
+ * signed (HMAC-SHA256 over method, path, range, expiry and a nonce), `Range` passed through, the body streamed
+ * as it arrives with an idle timeout only. Read-only: `write` and `delete` reject.
+ *
+ * @example
+ * ```ts
+ * const peers = peerBackends({ 'pbx-b': 'http://10.0.0.12:8080/_peer' }, process.env.PBXKIT_STORAGE_PEER_SECRET!);
+ * const resolver = new TieredRecordingResolver({ local, archive, peers: peers.map((backend) => ({ backend, instanceId: backend.instanceId })) });
+ * ```
+ */
+export class PeerProxyBackend implements StorageBackend {
+  readonly name: string;
+  readonly instanceId: string;
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+  private readonly options: PeerProxyBackendOptions;
+
+  constructor(options: PeerProxyBackendOptions) {
+    this.options = options;
+    this.instanceId = options.instanceId;
+    this.name = `peer:${options.instanceId}`;
+    this.base = new URL(options.endpoint.replace(/\/+$/, ''));
+    const Agent = this.base.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 16 });
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    const res = await this.request('HEAD', this.objectPath(key), undefined, key);
+    res.resume();
+    return infoFrom(key, res);
+  }
+
+  async read(key: string, options: ReadOptions = {}): Promise<Readable> {
+    const { range } = options;
+    if (range && !(Number.isSafeInteger(range.start) && range.start >= 0 && range.end >= range.start)) {
+      throw new StorageRangeError(key, undefined, `invalid range ${range.start}-${range.end}`);
+    }
+    const res = await this.request(
+      'GET',
+      this.objectPath(key),
+      range ? `bytes=${range.start}-${range.end}` : undefined,
+      key,
+      options.signal,
+    );
+    return res;
+  }
+
+  async write(_key: string, _body: WriteBody): Promise<ObjectInfo> {
+    throw new StorageError('STORAGE_UNSUPPORTED', `${this.name} is read-only`);
+  }
+
+  async delete(_key: string): Promise<boolean> {
+    throw new StorageError('STORAGE_UNSUPPORTED', `${this.name} is read-only`);
+  }
+
+  async list(): Promise<ListPage> {
+    return { items: [] };
+  }
+
+  async health(): Promise<HealthStatus> {
+    const started = performance.now();
+    try {
+      const res = await this.request('GET', `${this.base.pathname}/health`, undefined, 'health');
+      res.resume();
+      return {
+        ok: true,
+        backend: this.name,
+        detail: `${this.base.origin} answering`,
+        latencyMs: performance.now() - started,
+      };
+    } catch (err) {
+      return {
+        ok: false,
+        backend: this.name,
+        detail: (err as Error).message,
+        latencyMs: performance.now() - started,
+      };
+    }
+  }
+
+  /** Closes kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private objectPath(key: string): string {
+    return `${this.base.pathname}/objects/${validateKey(key).map(encodeURIComponent).join('/')}`;
+  }
+
+  private request(
+    method: 'GET' | 'HEAD',
+    path: string,
+    range: string | undefined,
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> {
+    const headers: Record<string, string> = signRequest(
+      this.options.secret,
+      { method, path, ...(range ? { range } : {}) },
+      { ttlSeconds: this.options.ttlSeconds ?? 60 },
+    );
+    if (range) headers.range = range;
+    const client = this.base.protocol === 'https:' ? https : http;
+    const idleMs = this.options.idleTimeoutMs ?? 60_000;
+    return new Promise((resolve, reject) => {
+      const req = client.request(
+        {
+          protocol: this.base.protocol,
+          hostname: this.base.hostname,
+          port: this.base.port,
+          method,
+          path,
+          headers,
+          agent: this.agent,
+          ...(signal ? { signal } : {}),
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status === 200 || status === 206) {
+            // Idle timeout while the body streams: no byte for idleMs destroys the stream with an error.
+            res.socket.setTimeout(idleMs, () =>
+              res.destroy(new StorageUnavailableError(this.name, `no data for ${idleMs} ms`)),
+            );
+            res.once('end', () => res.socket?.setTimeout(0));
+            resolve(res);
+            return;
+          }
+          res.resume();
+          if (status === 404) reject(new StorageNotFoundError(key));
+          else if (status === 416) {
+            const size = /\*\/(\d+)/.exec(String(res.headers['content-range']))?.[1];
+            reject(new StorageRangeError(key, size === undefined ? undefined : Number(size)));
+          } else if (status === 401) reject(new StoragePeerAuthError(`${this.name} refused our signature`));
+          else reject(new StorageUnavailableError(this.name, `${method} ${path}: HTTP ${status}`));
+        },
+      );
+      req.setTimeout(idleMs, () =>
+        req.destroy(new StorageUnavailableError(this.name, `no answer in ${idleMs} ms`)),
+      );
+      req.on('error', (err) => {
+        reject(
+          err instanceof StorageError
+            ? err
+            : new StorageUnavailableError(this.name, err.message, { cause: err }),
+        );
+      });
+      req.end();
+    });
+  }
+}
+
+/** One {@link PeerProxyBackend} per entry of an instance id → endpoint map. */
+export function peerBackends(
+  endpoints: Record<string, string>,
+  secret: string | Buffer,
+  options: Omit<PeerProxyBackendOptions, 'instanceId' | 'endpoint' | 'secret'> = {},
+): PeerProxyBackend[] {
+  return Object.entries(endpoints).map(
+    ([instanceId, endpoint]) => new PeerProxyBackend({ ...options, instanceId, endpoint, secret }),
+  );
+}
+
+function infoFrom(key: string, res: IncomingMessage): ObjectInfo {
+  const info: ObjectInfo = {
+    key,
+    size: Number(res.headers['content-length'] ?? 0),
+    lastModified: new Date(res.headers['last-modified'] ?? 0),
+  };
+  if (res.headers.etag) info.etag = res.headers.etag;
+  if (res.headers['content-type']) info.contentType = res.headers['content-type'];
+  return info;
+}

@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Registry } from '@pbxkit/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPeerHandler,
+  createRecordingsHandler,
+  LocalFsBackend,
+  NoopBackend,
+  PeerProxyBackend,
+  PeerVerifier,
+  StorageNotFoundError,
+  StoragePeerAuthError,
+  signRequest,
+  TieredRecordingResolver,
+} from '../src/index.js';
+import { get, listen, tempDir } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const SECRET = 'cluster-secret-for-tests';
+const small = Buffer.from(Array.from({ length: 10_000 }, (_, i) => (i * 7) % 256));
+
+describe('PeerVerifier', () => {
+  it('accepts a fresh signed request once; refuses forged, expired, far-future, replayed, missing', () => {
+    let now = 1_800_000_000_000;
+    const v = new PeerVerifier(SECRET, 300, () => now);
+    const h = signRequest(
+      SECRET,
+      { method: 'GET', path: '/_peer/objects/a.wav', range: 'bytes=0-9' },
+      { now },
+    );
+    const withRange = { ...h, range: 'bytes=0-9' };
+    expect(v.check('GET', '/_peer/objects/a.wav', withRange)).toBeUndefined();
+    expect(v.check('GET', '/_peer/objects/a.wav', withRange)).toBe('replayed');
+    const h2 = { ...signRequest(SECRET, { method: 'GET', path: '/_peer/objects/a.wav' }, { now }) };
+    expect(v.check('GET', '/_peer/objects/b.wav', h2)).toBe('forged'); // other path
+    expect(v.check('HEAD', '/_peer/objects/a.wav', h2)).toBe('forged'); // other method
+    expect(v.check('GET', '/_peer/objects/a.wav', { ...h2, range: 'bytes=0-' })).toBe('forged'); // other range
+    expect(
+      v.check(
+        'GET',
+        '/_peer/objects/a.wav',
+        signRequest('wrong', { method: 'GET', path: '/_peer/objects/a.wav' }, { now }),
+      ),
+    ).toBe('forged');
+    const far = signRequest(SECRET, { method: 'GET', path: '/x' }, { now, ttlSeconds: 3600 });
+    expect(v.check('GET', '/x', far)).toBe('too_far_ahead');
+    const old = signRequest(SECRET, { method: 'GET', path: '/x' }, { now });
+    now += 61_000;
+    expect(v.check('GET', '/x', old)).toBe('expired');
+    expect(v.check('GET', '/x', {})).toBe('missing');
+    expect(v.check('GET', '/x', { ...old, 'x-pbxkit-signature': 'zz' })).toBe('malformed');
+  });
+});
+
+describe('peer proxy between two real instances on loopback', () => {
+  let cleanup: () => Promise<void>;
+  let peerUrl: string;
+  let frontUrl: string;
+  let closers: Array<() => Promise<void>> = [];
+  let proxy: PeerProxyBackend;
+  let bigSha: string;
+  let peerRoot: string;
+  const registry = new Registry();
+
+  beforeAll(async () => {
+    const t = await tempDir();
+    cleanup = t.cleanup;
+    peerRoot = join(t.dir, 'b');
+    await mkdir(peerRoot);
+    // Instance B: its own recordings, served to peers.
+    const bLocal = new LocalFsBackend({ root: peerRoot });
+    await bLocal.write('d/11111111-0000-4000-8000-000000000001.wav', small);
+    const fh = await open(join(peerRoot, 'd/22222222-0000-4000-8000-000000000002.wav'), 'w');
+    const hash = createHash('sha256');
+    const block = Buffer.alloc(MiB);
+    for (let i = 0; i < 100; i++) {
+      block.fill(i);
+      hash.update(block);
+      await fh.write(block);
+    }
+    await fh.close();
+    bigSha = hash.digest('hex');
+    const peerHandler = createPeerHandler({ backend: bLocal, secret: SECRET, registry });
+    const b = await listen((req, res) => void peerHandler(req, res));
+    peerUrl = `${b.url}/_peer`;
+    // Instance A: nothing local, the peer as a tier.
+    proxy = new PeerProxyBackend({
+      instanceId: 'pbx-b',
+      endpoint: peerUrl,
+      secret: SECRET,
+      idleTimeoutMs: 5000,
+    });
+    const resolver = new TieredRecordingResolver({
+      local: { backend: new NoopBackend(), key: 'd/{uuid}.wav' },
+      peers: [{ backend: proxy, instanceId: 'pbx-b', key: 'd/{uuid}.wav' }],
+    });
+    const front = createRecordingsHandler({ source: resolver, idleTimeoutMs: 5000 });
+    const a = await listen((req, res) => void front(req, res));
+    frontUrl = `${a.url}/recordings`;
+    closers = [a.close, b.close];
+  });
+  afterAll(async () => {
+    proxy.close();
+    for (const c of closers) await c();
+    await cleanup();
+  });
+
+  it('serves a recording from the peer through the front instance, Range passed through', async () => {
+    const uuid = '11111111-0000-4000-8000-000000000001';
+    const whole = await get(`${frontUrl}/${uuid}`);
+    expect(whole.status).toBe(200);
+    expect(whole.body.equals(small)).toBe(true);
+    expect(whole.headers['content-type']).toBe('audio/wav');
+    for (const [range, start, end] of [
+      ['bytes=-500', 9500, 9999],
+      ['bytes=100-199', 100, 199],
+      ['bytes=9000-', 9000, 9999],
+    ] as const) {
+      const r = await get(`${frontUrl}/${uuid}`, { headers: { Range: range } });
+      expect(r.status).toBe(206);
+      expect(r.headers['content-range']).toBe(`bytes ${start}-${end}/10000`);
+      expect(r.body.equals(small.subarray(start, end + 1))).toBe(true);
+    }
+    expect((await get(`${frontUrl}/33333333-0000-4000-8000-000000000003`)).status).toBe(404);
+    expect((await proxy.health()).ok).toBe(true);
+  });
+
+  it('the proxy reads ranges and stats directly; missing keys are not found; traversal refused', async () => {
+    const key = 'd/11111111-0000-4000-8000-000000000001.wav';
+    expect((await proxy.stat(key)).size).toBe(10_000);
+    const part = Buffer.concat(await (await proxy.read(key, { range: { start: 10, end: 19 } })).toArray());
+    expect(part.equals(small.subarray(10, 20))).toBe(true);
+    await expect(proxy.stat('d/none.wav')).rejects.toThrow(StorageNotFoundError);
+    await expect(proxy.stat('../etc/passwd')).rejects.toThrow();
+    const raw = await get(`${peerUrl}/objects/..%2F..%2Fetc%2Fpasswd`, {
+      headers: signRequest(SECRET, { method: 'GET', path: '/_peer/objects/..%2F..%2Fetc%2Fpasswd' }),
+    });
+    expect(raw.status).toBe(404);
+  });
+
+  it('refuses forged, expired, replayed and unsigned requests with 401 (and counts them)', async () => {
+    const path = '/_peer/objects/d/11111111-0000-4000-8000-000000000001.wav';
+    const url = peerUrl.replace('/_peer', '') + path;
+    expect((await get(url)).status).toBe(401);
+    const forged = signRequest('not-the-secret', { method: 'GET', path });
+    expect((await get(url, { headers: forged })).status).toBe(401);
+    const expired = signRequest(SECRET, { method: 'GET', path }, { now: Date.now() - 120_000 });
+    const e = await get(url, { headers: expired });
+    expect([e.status, JSON.parse(e.body.toString()).reason]).toEqual([401, 'expired']);
+    const good = signRequest(SECRET, { method: 'GET', path });
+    expect((await get(url, { headers: good })).status).toBe(200);
+    const replay = await get(url, { headers: good });
+    expect([replay.status, JSON.parse(replay.body.toString()).reason]).toEqual([401, 'replayed']);
+    const counts = await registry.getSingleMetric('pbxkit_storage_peer_auth_failures_total')?.get();
+    const by = Object.fromEntries((counts?.values ?? []).map((v) => [v.labels.reason, v.value]));
+    expect(by).toMatchObject({ missing: 1, forged: 1, expired: 1, replayed: 1 });
+    const wrong = new PeerProxyBackend({ instanceId: 'x', endpoint: peerUrl, secret: 'wrong' });
+    await expect(wrong.stat('d/11111111-0000-4000-8000-000000000001.wav')).rejects.toThrow(
+      StoragePeerAuthError,
+    );
+    wrong.close();
+  });
+
+  it('a client throttled to 2 MiB/s downloads a 100 MB recording through the peer completely', async () => {
+    const hash = createHash('sha256');
+    const started = performance.now();
+    const r = await get(`${frontUrl}/22222222-0000-4000-8000-000000000002`, {
+      keepBody: false,
+      rateBytesPerSec: 2 * MiB,
+      onChunk: (c) => hash.update(c),
+    });
+    expect(r.status).toBe(200);
+    expect(r.complete).toBe(true);
+    expect(r.bytes).toBe(100 * MiB);
+    expect(hash.digest('hex')).toBe(bigSha);
+    expect((performance.now() - started) / 1000).toBeGreaterThan(45);
+  }, 120_000);
+
+  it('the peer dying mid-stream gives the client a truncated transfer, never a clean end', async () => {
+    // A peer that sends 5 MiB of a 50 MiB object, then drops the connection.
+    const dying = await listen((req, res) => {
+      res.writeHead(200, { 'Content-Length': 50 * MiB, 'Content-Type': 'audio/wav' });
+      if (req.method === 'HEAD') return void res.end();
+      for (let i = 0; i < 5; i++) res.write(Buffer.alloc(MiB, 1));
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    const dyingProxy = new PeerProxyBackend({
+      instanceId: 'c',
+      endpoint: `${dying.url}/_peer`,
+      secret: SECRET,
+    });
+    const front = createRecordingsHandler({
+      source: async (uuid) => ({ backend: dyingProxy, key: `d/${uuid}.wav` }),
+    });
+    const a = await listen((req, res) => void front(req, res));
+    try {
+      const r = await get(`${a.url}/recordings/44444444-0000-4000-8000-000000000004`, { keepBody: false });
+      expect(r.status).toBe(200);
+      expect(r.complete).toBe(false);
+      expect(r.bytes).toBeLessThan(50 * MiB);
+    } finally {
+      dyingProxy.close();
+      await a.close();
+      await dying.close();
+    }
+  });
+});
