@@ -1,7 +1,7 @@
 // pnpm --filter @pbxkit/ami bench: @pbxkit/ami against asterisk-manager, side by side, over real loopback TCP
 // against the same FakeAsterisk and the same bytes. Each run is a separate client process; the best of
 // BENCH_RUNS (default 3) counts, runs of the two libraries alternating. Also printed: items per second of
-// client CPU time, which load from other processes disturbs less. Sizes: BENCH_EVENTS (default 200000), BENCH_ACTIONS (default 100000).
+// client CPU time, which load from other processes disturbs less. Sizes: BENCH_EVENTS (default 400000), BENCH_ACTIONS (default 100000).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ import { startBenchServer } from './server.mjs';
 
 const run = promisify(execFile);
 const client = fileURLToPath(new URL('./client.mjs', import.meta.url));
-const events = Number(process.env.BENCH_EVENTS ?? 200_000);
+const events = Number(process.env.BENCH_EVENTS ?? 400_000);
 const actions = Number(process.env.BENCH_ACTIONS ?? 100_000);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
