@@ -21,6 +21,13 @@ export { LocalFsBackend, type LocalFsBackendOptions } from './backends/local.js'
 export { NoopBackend } from './backends/noop.js';
 export { S3Backend, type S3BackendOptions } from './backends/s3.js';
 export {
+  createStorage,
+  type Storage,
+  type StorageConfig,
+  StorageConfigError,
+  storageConfigFromEnv,
+} from './config.js';
+export {
   isNotFound,
   StorageError,
   StorageInvalidKeyError,
@@ -47,6 +54,7 @@ export {
   uuidFromKey,
 } from './index/location-index.js';
 export type { SqlTarget } from './index/sql-client.js';
+export { instrumentBackend } from './instrument.js';
 export { FUSIONPBX_KEY_TEMPLATE, type KeyTemplate, renderKey } from './keys.js';
 export { PeerProxyBackend, type PeerProxyBackendOptions, peerBackends } from './peer/backend.js';
 export { createPeerHandler, type PeerHandler, type PeerHandlerOptions } from './peer/handler.js';

@@ -1,0 +1,265 @@
+import { hostname } from 'node:os';
+import type { Logger, Registry } from '@pbxkit/core';
+import { Archiver, type ArchiverOptions } from './archiver.js';
+import type { StorageBackend } from './backend.js';
+import { LocalFsBackend } from './backends/local.js';
+import { S3Backend, type S3BackendOptions } from './backends/s3.js';
+import { StorageError } from './errors.js';
+import { type LocationIndex, SqlLocationIndex } from './index/location-index.js';
+import { instrumentBackend } from './instrument.js';
+import { PeerProxyBackend } from './peer/backend.js';
+import type { RecordingLocator } from './recording.js';
+import { TieredRecordingResolver } from './resolver.js';
+
+/** A configuration value that could not be used. Code `STORAGE_CONFIG`. */
+export class StorageConfigError extends StorageError {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super('STORAGE_CONFIG', `${variable}: ${message}`);
+  }
+}
+
+/** Storage configuration as read from `PBXKIT_STORAGE_*` (see {@link storageConfigFromEnv}). */
+export interface StorageConfig {
+  instanceId: string;
+  localDays: number;
+  idleTimeoutMs: number;
+  local?: { root: string; keyTemplate?: string };
+  s3?: S3BackendOptions & { keyTemplate?: string };
+  peers: Record<string, string>;
+  peerSecret?: string;
+  index?: { connectionString: string } | { pglite: { dataDir: string } };
+  presignSeconds?: number;
+  archive?: {
+    journalPath: string;
+    olderThanDays: number;
+    deleteAfterVerify: boolean;
+    verify: 'read-back' | 'metadata';
+    concurrency: number;
+    diskUsedPercent?: number;
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads the storage configuration from environment variables (for the example programs; code can build the
+ * same objects directly):
+ *
+ * | variable | meaning |
+ * | --- | --- |
+ * | `PBXKIT_STORAGE_INSTANCE_ID` | this instance's id (default: host name) |
+ * | `PBXKIT_STORAGE_LOCAL_ROOT` | recordings directory (FusionPBX: `/var/lib/freeswitch/recordings`) |
+ * | `PBXKIT_STORAGE_LOCAL_KEY_TEMPLATE` | key layout there (default `{domain}/archive/{YYYY}/{Mon}/{DD}/{name}`) |
+ * | `PBXKIT_STORAGE_LOCAL_DAYS` | calls younger than this are read from local disk first (default 5) |
+ * | `PBXKIT_STORAGE_S3_BUCKET`, `_S3_ENDPOINT`, `_S3_REGION`, `_S3_FORCE_PATH_STYLE`, `_S3_ACCESS_KEY_ID`, `_S3_SECRET_ACCESS_KEY`, `_S3_PREFIX` | the S3 archive |
+ * | `PBXKIT_STORAGE_S3_PART_SIZE_MB`, `_S3_QUEUE_SIZE`, `_S3_SSE` (`AES256`/`aws:kms`), `_S3_KMS_KEY_ID`, `_S3_ACL`, `_S3_KEY_TEMPLATE` | upload options, key layout |
+ * | `PBXKIT_STORAGE_PEERS` | `id=url,id=url` of peer handlers; `PBXKIT_STORAGE_PEER_SECRET` the shared secret |
+ * | `PBXKIT_STORAGE_INDEX_URL` / `PBXKIT_STORAGE_INDEX_DIR` | location index in PostgreSQL / in PGlite at a directory |
+ * | `PBXKIT_STORAGE_IDLE_TIMEOUT_MS` | idle timeout of transfers (default 60000) |
+ * | `PBXKIT_STORAGE_PRESIGN_SECONDS` | answer archive hits with presigned URLs valid this long |
+ * | `PBXKIT_STORAGE_ARCHIVE_JOURNAL` | enables the archiver (needs local and S3); `_ARCHIVE_DAYS` (default: LOCAL_DAYS), `_ARCHIVE_DELETE` (default true), `_ARCHIVE_VERIFY` (`read-back`/`metadata`), `_ARCHIVE_CONCURRENCY` (2), `_ARCHIVE_DISK_USED_PERCENT` |
+ */
+export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
+  const P = 'PBXKIT_STORAGE_';
+  const str = (name: string) => {
+    const v = env[P + name]?.trim();
+    return v === '' ? undefined : v;
+  };
+  const num = (name: string, fallback?: number, min = 0) => {
+    const v = str(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min)
+      throw new StorageConfigError(P + name, `${JSON.stringify(v)} is not a number >= ${min}`);
+    return n;
+  };
+  const bool = (name: string, fallback: boolean) => {
+    const v = str(name)?.toLowerCase();
+    if (v === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    throw new StorageConfigError(P + name, `${JSON.stringify(v)} is not a boolean`);
+  };
+  const localDays = num('LOCAL_DAYS', 5) as number;
+  const config: StorageConfig = {
+    instanceId: str('INSTANCE_ID') ?? hostname(),
+    localDays,
+    idleTimeoutMs: num('IDLE_TIMEOUT_MS', 60_000, 1) as number,
+    peers: {},
+  };
+  const root = str('LOCAL_ROOT');
+  if (root)
+    config.local = { root, ...(str('LOCAL_KEY_TEMPLATE') ? { keyTemplate: str('LOCAL_KEY_TEMPLATE') } : {}) };
+  const bucket = str('S3_BUCKET');
+  if (bucket) {
+    const s3: StorageConfig['s3'] = { bucket, forcePathStyle: bool('S3_FORCE_PATH_STYLE', false) };
+    const set = <K extends keyof NonNullable<StorageConfig['s3']>>(
+      k: K,
+      v: NonNullable<StorageConfig['s3']>[K] | undefined,
+    ) => {
+      if (v !== undefined) s3[k] = v;
+    };
+    set('endpoint', str('S3_ENDPOINT'));
+    set('region', str('S3_REGION'));
+    set('prefix', str('S3_PREFIX'));
+    set('keyTemplate', str('S3_KEY_TEMPLATE'));
+    const partMb = num('S3_PART_SIZE_MB', undefined, 5);
+    set('partSizeBytes', partMb === undefined ? undefined : Math.round(partMb * 1024 * 1024));
+    set('queueSize', num('S3_QUEUE_SIZE', undefined, 1));
+    const sse = str('S3_SSE');
+    if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms') {
+      throw new StorageConfigError(`${P}S3_SSE`, 'must be AES256 or aws:kms');
+    }
+    set('serverSideEncryption', sse as S3BackendOptions['serverSideEncryption']);
+    set('kmsKeyId', str('S3_KMS_KEY_ID'));
+    set('acl', str('S3_ACL') as S3BackendOptions['acl']);
+    set('idleTimeoutMs', config.idleTimeoutMs);
+    const accessKeyId = str('S3_ACCESS_KEY_ID');
+    const secretAccessKey = str('S3_SECRET_ACCESS_KEY');
+    if (accessKeyId && secretAccessKey) s3.credentials = { accessKeyId, secretAccessKey };
+    else if (accessKeyId || secretAccessKey) {
+      throw new StorageConfigError(
+        `${P}S3_ACCESS_KEY_ID`,
+        'set both the access key id and the secret, or neither',
+      );
+    }
+    config.s3 = s3;
+  }
+  for (const pair of (str('PEERS') ?? '').split(',').filter((p) => p.trim())) {
+    const eq = pair.indexOf('=');
+    const id = pair.slice(0, eq).trim();
+    const url = pair.slice(eq + 1).trim();
+    if (eq < 1 || !/^https?:\/\//.test(url))
+      throw new StorageConfigError(`${P}PEERS`, `${JSON.stringify(pair)} is not id=http(s)://…`);
+    config.peers[id] = url;
+  }
+  const secret = str('PEER_SECRET');
+  if (secret) config.peerSecret = secret;
+  if (Object.keys(config.peers).length > 0 && !secret) {
+    throw new StorageConfigError(`${P}PEER_SECRET`, 'required when PBXKIT_STORAGE_PEERS is set');
+  }
+  if (secret !== undefined && secret.length < 16)
+    throw new StorageConfigError(`${P}PEER_SECRET`, 'use at least 16 characters');
+  const indexUrl = str('INDEX_URL');
+  const indexDir = str('INDEX_DIR');
+  if (indexUrl) config.index = { connectionString: indexUrl };
+  else if (indexDir) config.index = { pglite: { dataDir: indexDir } };
+  const presign = num('PRESIGN_SECONDS', undefined, 1);
+  if (presign !== undefined) config.presignSeconds = presign;
+  const journal = str('ARCHIVE_JOURNAL');
+  if (journal) {
+    const verify = str('ARCHIVE_VERIFY') ?? 'read-back';
+    if (verify !== 'read-back' && verify !== 'metadata') {
+      throw new StorageConfigError(`${P}ARCHIVE_VERIFY`, 'must be read-back or metadata');
+    }
+    config.archive = {
+      journalPath: journal,
+      olderThanDays: num('ARCHIVE_DAYS', localDays) as number,
+      deleteAfterVerify: bool('ARCHIVE_DELETE', true),
+      verify,
+      concurrency: num('ARCHIVE_CONCURRENCY', 2, 1) as number,
+    };
+    const disk = num('ARCHIVE_DISK_USED_PERCENT');
+    if (disk !== undefined) config.archive.diskUsedPercent = disk;
+  }
+  return config;
+}
+
+/** What {@link createStorage} builds. */
+export interface Storage {
+  config: StorageConfig;
+  local?: LocalFsBackend;
+  s3?: S3Backend;
+  peers: PeerProxyBackend[];
+  index?: SqlLocationIndex;
+  resolver: TieredRecordingResolver;
+  archiver?: Archiver;
+  /** Health of every backend, for a `/health` endpoint. */
+  health(): Promise<Array<Awaited<ReturnType<StorageBackend['health']>>>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds backends, index, resolver and (when configured) the archiver from a {@link StorageConfig}, e.g.
+ * `createStorage(storageConfigFromEnv(), { locator })`. With a `registry`, every backend is instrumented.
+ */
+export async function createStorage(
+  config: StorageConfig,
+  options: { locator?: RecordingLocator; logger?: Logger; registry?: Registry } = {},
+): Promise<Storage> {
+  const wrap = <B extends StorageBackend>(b: B): B =>
+    options.registry ? instrumentBackend(b, options.registry) : b;
+  const local = config.local ? wrap(new LocalFsBackend({ root: config.local.root })) : undefined;
+  const s3 = config.s3 ? wrap(new S3Backend(config.s3)) : undefined;
+  const peers = Object.entries(config.peers).map(([instanceId, endpoint]) =>
+    wrap(
+      new PeerProxyBackend({
+        instanceId,
+        endpoint,
+        secret: config.peerSecret as string,
+        idleTimeoutMs: config.idleTimeoutMs,
+      }),
+    ),
+  );
+  let index: SqlLocationIndex | undefined;
+  if (config.index) {
+    index = new SqlLocationIndex(config.index);
+    await index.createSchema();
+  }
+  const common = { logger: options.logger, registry: options.registry };
+  const resolver = new TieredRecordingResolver({
+    ...common,
+    ...(options.locator ? { locator: options.locator } : {}),
+    ...(local
+      ? { local: { backend: local, ...(config.local?.keyTemplate ? { key: config.local.keyTemplate } : {}) } }
+      : {}),
+    ...(s3
+      ? { archive: { backend: s3, ...(config.s3?.keyTemplate ? { key: config.s3.keyTemplate } : {}) } }
+      : {}),
+    peers: peers.map((backend) => ({ backend, instanceId: backend.instanceId })),
+    localDays: config.localDays,
+    instanceId: config.instanceId,
+    ...(index ? { index: index as LocationIndex } : {}),
+    ...(config.presignSeconds ? { presign: { expiresInSeconds: config.presignSeconds } } : {}),
+  });
+  let archiver: Archiver | undefined;
+  if (config.archive && local && s3) {
+    const a = config.archive;
+    const archiverOptions: ArchiverOptions = {
+      ...common,
+      source: local,
+      target: s3,
+      journalPath: a.journalPath,
+      olderThanDays: a.olderThanDays,
+      deleteAfterVerify: a.deleteAfterVerify,
+      verify: a.verify,
+      concurrency: a.concurrency,
+      instanceId: config.instanceId,
+      ...(options.locator ? { locator: options.locator } : {}),
+      ...(index ? { index } : {}),
+      ...(a.diskUsedPercent !== undefined
+        ? { diskPressure: { path: local.root, usedPercent: a.diskUsedPercent } }
+        : {}),
+    };
+    archiver = new Archiver(archiverOptions);
+  }
+  const all: StorageBackend[] = [...(local ? [local] : []), ...(s3 ? [s3] : []), ...peers];
+  return {
+    config,
+    ...(local ? { local } : {}),
+    ...(s3 ? { s3 } : {}),
+    peers,
+    ...(index ? { index } : {}),
+    resolver,
+    ...(archiver ? { archiver } : {}),
+    health: () => Promise.all(all.map((b) => b.health())),
+    close: async () => {
+      for (const p of peers) p.close();
+      s3?.close();
+      await index?.close();
+    },
+  };
+}

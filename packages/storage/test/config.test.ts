@@ -1,0 +1,127 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Registry } from '@pbxkit/core';
+import { describe, expect, it } from 'vitest';
+import {
+  createStorage,
+  instrumentBackend,
+  LocalFsBackend,
+  StorageConfigError,
+  StorageNotFoundError,
+  storageConfigFromEnv,
+} from '../src/index.js';
+import { tempDir } from './helpers.js';
+
+describe('storageConfigFromEnv', () => {
+  it('reads every PBXKIT_STORAGE_* setting', () => {
+    const config = storageConfigFromEnv({
+      PBXKIT_STORAGE_INSTANCE_ID: 'pbx-a',
+      PBXKIT_STORAGE_LOCAL_ROOT: '/var/lib/freeswitch/recordings',
+      PBXKIT_STORAGE_LOCAL_DAYS: '7',
+      PBXKIT_STORAGE_S3_BUCKET: 'recordings',
+      PBXKIT_STORAGE_S3_ENDPOINT: 'http://127.0.0.1:7480',
+      PBXKIT_STORAGE_S3_FORCE_PATH_STYLE: 'true',
+      PBXKIT_STORAGE_S3_ACCESS_KEY_ID: 'AK',
+      PBXKIT_STORAGE_S3_SECRET_ACCESS_KEY: 'SK',
+      PBXKIT_STORAGE_S3_PART_SIZE_MB: '16',
+      PBXKIT_STORAGE_S3_SSE: 'aws:kms',
+      PBXKIT_STORAGE_S3_KMS_KEY_ID: 'k1',
+      PBXKIT_STORAGE_S3_KEY_TEMPLATE: '{domain}/{YYYY}/{MM}/{DD}/{name}',
+      PBXKIT_STORAGE_PEERS: 'pbx-b=http://10.0.0.2:8080/_peer, pbx-c=https://c.example/_peer',
+      PBXKIT_STORAGE_PEER_SECRET: '0123456789abcdef0123',
+      PBXKIT_STORAGE_INDEX_DIR: '/var/lib/pbxkit/index',
+      PBXKIT_STORAGE_ARCHIVE_JOURNAL: '/var/lib/pbxkit/archiver.journal',
+      PBXKIT_STORAGE_ARCHIVE_DELETE: 'no',
+      PBXKIT_STORAGE_ARCHIVE_DISK_USED_PERCENT: '85',
+    });
+    expect(config).toMatchObject({
+      instanceId: 'pbx-a',
+      localDays: 7,
+      local: { root: '/var/lib/freeswitch/recordings' },
+      s3: {
+        bucket: 'recordings',
+        endpoint: 'http://127.0.0.1:7480',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
+        partSizeBytes: 16 * 1024 * 1024,
+        serverSideEncryption: 'aws:kms',
+        kmsKeyId: 'k1',
+        keyTemplate: '{domain}/{YYYY}/{MM}/{DD}/{name}',
+      },
+      peers: { 'pbx-b': 'http://10.0.0.2:8080/_peer', 'pbx-c': 'https://c.example/_peer' },
+      index: { pglite: { dataDir: '/var/lib/pbxkit/index' } },
+      archive: { olderThanDays: 7, deleteAfterVerify: false, verify: 'read-back', diskUsedPercent: 85 },
+    });
+  });
+
+  it.each([
+    [{ PBXKIT_STORAGE_LOCAL_DAYS: 'five' }, 'PBXKIT_STORAGE_LOCAL_DAYS'],
+    [{ PBXKIT_STORAGE_PEERS: 'b=http://x' }, 'PBXKIT_STORAGE_PEER_SECRET'],
+    [{ PBXKIT_STORAGE_PEERS: 'nourl', PBXKIT_STORAGE_PEER_SECRET: 'x'.repeat(20) }, 'PBXKIT_STORAGE_PEERS'],
+    [{ PBXKIT_STORAGE_S3_BUCKET: 'b', PBXKIT_STORAGE_S3_SSE: 'rot13' }, 'PBXKIT_STORAGE_S3_SSE'],
+    [
+      { PBXKIT_STORAGE_S3_BUCKET: 'b', PBXKIT_STORAGE_S3_ACCESS_KEY_ID: 'only' },
+      'PBXKIT_STORAGE_S3_ACCESS_KEY_ID',
+    ],
+    [
+      { PBXKIT_STORAGE_S3_BUCKET: 'b', PBXKIT_STORAGE_S3_PART_SIZE_MB: '1' },
+      'PBXKIT_STORAGE_S3_PART_SIZE_MB',
+    ],
+    [{ PBXKIT_STORAGE_PEER_SECRET: 'short' }, 'PBXKIT_STORAGE_PEER_SECRET'],
+  ])('refuses %j naming %s', (env, variable) => {
+    const err = (() => {
+      try {
+        storageConfigFromEnv(env);
+      } catch (e) {
+        return e;
+      }
+    })() as StorageConfigError;
+    expect(err).toBeInstanceOf(StorageConfigError);
+    expect(err.variable).toBe(variable);
+  });
+});
+
+describe('createStorage', () => {
+  it('builds an instrumented local tier and a resolver from the environment', async () => {
+    const t = await tempDir();
+    try {
+      await mkdir(join(t.dir, 'r'));
+      const registry = new Registry();
+      const storage = await createStorage(
+        storageConfigFromEnv({
+          PBXKIT_STORAGE_LOCAL_ROOT: join(t.dir, 'r'),
+          PBXKIT_STORAGE_LOCAL_KEY_TEMPLATE: '{uuid}.wav',
+        }),
+        { registry },
+      );
+      await storage.local?.write('abc.wav', 'x');
+      expect((await storage.resolver.resolve('abc'))?.key).toBe('abc.wav');
+      expect(await storage.resolver.resolve('nope')).toBeUndefined();
+      expect((await storage.health()).map((h) => h.ok)).toEqual([true]);
+      expect(storage.local).toBeInstanceOf(LocalFsBackend);
+      const text = await registry.metrics();
+      expect(text).toContain(
+        'pbxkit_storage_backend_operations_total{backend="local",operation="stat",result="ok"} 1',
+      );
+      expect(text).toContain('result="STORAGE_NOT_FOUND"');
+      await storage.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('instrumentBackend counts results and passes errors through', async () => {
+    const t = await tempDir();
+    try {
+      const registry = new Registry();
+      const b = instrumentBackend(new LocalFsBackend({ root: t.dir }), registry);
+      await expect(b.stat('missing')).rejects.toThrow(StorageNotFoundError);
+      expect(b.root).toBe(t.dir);
+      expect(await registry.metrics()).toMatch(
+        /pbxkit_storage_backend_operation_duration_seconds_count\{backend="local",operation="stat"\} 1/,
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
