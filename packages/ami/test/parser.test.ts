@@ -70,6 +70,20 @@ describe('AmiParser on the real captures', () => {
     expect(ch.has('Nope')).toBe(false);
   });
 
+  it('finds the ActionID whatever its case, and classifies lower-case first lines', () => {
+    const p = new AmiParser({ expectBanner: false });
+    const [a, b] = p.feed(
+      Buffer.from('response: Success\r\nactionid: x-1\r\n\r\nEVENT: Foo\r\nActionId: y\r\n\r\n'),
+    );
+    expect([a?.type, a?.actionId, b?.type, b?.name, b?.actionId]).toEqual([
+      'response',
+      'x-1',
+      'event',
+      'Foo',
+      'y',
+    ]);
+  });
+
   it('splits a value at the first colon only', () => {
     const msgs = parseAll(rx('10-command-multiline'));
     const conn = msgs.find((m) => m.actionId === 'cmd-conn') as AmiMessage;

@@ -273,7 +273,13 @@ export class AmiParser {
     // One space separates key and value; further spaces belong to the value (`Output:   '100' =>`).
     if (valueStart < end && text.charCodeAt(valueStart) === SPACE) valueStart++;
     const value = text.slice(valueStart, end);
-    if (colon - start === 8 && this.actionId === undefined && key.toLowerCase() === 'actionid') {
+    // Many keys have 8 letters (Priority, Uniqueid, Linkedid...): compare the exact spelling, and lower-case
+    // only a key that starts with an A.
+    if (
+      colon - start === 8 &&
+      this.actionId === undefined &&
+      (key === 'ActionID' || ((key.charCodeAt(0) | 0x20) === 0x61 && key.toLowerCase() === 'actionid'))
+    ) {
       this.actionId = value;
     }
     if (this.keys.length === 0 && colon - start === 8 && key.toLowerCase() === 'response') {
