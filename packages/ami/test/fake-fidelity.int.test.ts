@@ -62,3 +62,34 @@ describe('FakeAsterisk answers the captured client bytes with the captured serve
     );
   });
 });
+
+describe('FakeAsterisk session rules', () => {
+  it('refuses actions before login with Permission denied and names unknown actions', async () => {
+    const fake = await labFake();
+    const socket = net.connect(fake.port, fake.host);
+    const received: Buffer[] = [];
+    socket.on('data', (d) => received.push(d));
+    socket.write(
+      'Action: Ping\r\nActionID: early\r\n\r\n' +
+        'Action: Login\r\nActionID: l\r\nUsername: synch\r\nSecret: SomePasswordHere\r\nEvents: off\r\n\r\n' +
+        'Action: Login\r\nActionID: again\r\nUsername: synch\r\nSecret: SomePasswordHere\r\n\r\n' +
+        'Action: Frobnicate\r\nActionID: u\r\n\r\n' +
+        'ActionID: none\r\n\r\n' +
+        'Action: Logoff\r\n\r\n',
+    );
+    await new Promise((resolve) => socket.on('close', resolve));
+    const replies = new AmiParser().feed(Buffer.concat(received));
+    expect(replies.map((r) => [r.name, r.actionId, r.get('Message')])).toEqual([
+      ['Error', 'early', 'Permission denied'],
+      ['Success', 'l', 'Authentication accepted'],
+      ['Success', 'again', 'Already authenticated'],
+      [
+        'Error',
+        'u',
+        'Invalid/unknown command: Frobnicate. Use Action: ListCommands to show available commands.',
+      ],
+      ['Error', 'none', 'Missing action in request'],
+      ['Goodbye', undefined, 'Thanks for all the fish.'],
+    ]);
+  });
+});

@@ -4,7 +4,7 @@ import type { AmiBanner } from '../protocol/parser.js';
 /** Where the client is in its life. */
 export type AmiClientState = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
-/** Events of {@link AmiClient}. */
+/** Events of `AmiClient`. */
 export interface AmiClientEvents {
   /** Every event Asterisk broadcasts (list items returned by `actionList` excepted). */
   event: (event: AmiMessage) => void;
