@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { type StorageConfig, storageConfigFromEnv } from '@pbxkit/storage';
 
 /** The reference server's settings, from environment variables with embedded defaults. */
 export interface ReferenceServerConfig {
@@ -14,6 +15,11 @@ export interface ReferenceServerConfig {
   cdrCredentials: { username: string; password: string } | undefined;
   /** Keep CDRs for this many days. `PBXKIT_CDR_RETENTION_DAYS`, default 730 (FusionPBX's default). */
   retentionDays: number;
+  /**
+   * Recording storage (`PBXKIT_STORAGE_*`, see @pbxkit/storage): by default the local tier is
+   * `<data dir>/recordings` in FusionPBX's layout, with no archive.
+   */
+  storage: StorageConfig;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ReferenceServerConfig {
@@ -24,12 +30,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ReferenceSe
   if (!(retentionDays > 0))
     throw new Error(`PBXKIT_CDR_RETENTION_DAYS must be > 0: ${env.PBXKIT_CDR_RETENTION_DAYS}`);
   const user = env.PBXKIT_CDR_USER;
+  const dataDir = resolve(env.PBXKIT_DATA_DIR ?? 'pbxkit-data');
+  const storage = storageConfigFromEnv(env);
+  storage.local ??= { root: join(dataDir, 'recordings') };
   return {
     host: env.PBXKIT_HOST ?? '127.0.0.1',
     port,
-    dataDir: resolve(env.PBXKIT_DATA_DIR ?? 'pbxkit-data'),
+    dataDir,
     databaseUrl: env.PBXKIT_DATABASE_URL || undefined,
     cdrCredentials: user ? { username: user, password: env.PBXKIT_CDR_PASSWORD ?? '' } : undefined,
     retentionDays,
+    storage,
   };
 }

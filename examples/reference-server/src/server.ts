@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CdrDispatcher, CdrRetention, CdrSpool, createCdrReceiver, PostgresCdrSink } from '@pbxkit/cdr';
 import { type Logger, Registry, resolveLogger } from '@pbxkit/core';
+import { createRecordingsHandler, createStorage, type RecordingLocator, type Storage } from '@pbxkit/storage';
 import type { ReferenceServerConfig } from './config.js';
 
 /** A running reference server. */
@@ -12,6 +13,7 @@ export interface ReferenceServer {
   server: Server;
   dispatcher: CdrDispatcher;
   store: PostgresCdrSink;
+  storage: Storage;
   registry: Registry;
   close(): Promise<void>;
 }
@@ -21,10 +23,28 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** The CDR store as the recordings resolver's locator: call start, recording path and name, domain. */
+function cdrLocator(store: PostgresCdrSink): RecordingLocator {
+  return {
+    async locate(uuid) {
+      const row = await store.get(uuid);
+      if (!row) return undefined;
+      const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+      return {
+        uuid,
+        callStart: row.start_stamp ? new Date(row.start_stamp as string) : undefined,
+        path: text(row.record_path),
+        name: text(row.record_name),
+        domain: text(row.domain_name),
+      };
+    },
+  };
+}
+
 /**
  * Wires the packages together: `POST /cdr` (mod_xml_cdr) → durable spool → dispatcher → FusionPBX-compatible
- * `v_xml_cdr` (PostgreSQL, or embedded PGlite by default); retention; `GET /metrics` (Prometheus) and
- * `GET /health`.
+ * `v_xml_cdr` (PostgreSQL, or embedded PGlite by default); retention; `GET|HEAD /recordings/:uuid` (Range,
+ * tiered local disk / S3 / peers, found through the CDR); `GET /metrics` (Prometheus) and `GET /health`.
  */
 export async function startReferenceServer(
   config: ReferenceServerConfig,
@@ -49,6 +69,14 @@ export async function startReferenceServer(
     logger,
     registry,
   });
+  if (config.storage.local) await mkdir(config.storage.local.root, { recursive: true });
+  const storage = await createStorage(config.storage, { locator: cdrLocator(store), logger, registry });
+  const recordings = createRecordingsHandler({
+    source: storage.resolver,
+    basePath: '/recordings',
+    logger,
+    registry,
+  });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?', 1)[0];
@@ -63,10 +91,14 @@ export async function startReferenceServer(
       return;
     }
     if (path === '/health' && req.method === 'GET') {
-      store.count().then(
-        (cdrs) => json(res, 200, { status: 'ok', cdrs }),
-        (err: unknown) => json(res, 503, { status: 'store unavailable', error: (err as Error).message }),
+      Promise.all([store.count(), storage.health()]).then(
+        ([cdrs, backends]) => json(res, 200, { status: 'ok', cdrs, storage: backends }),
+        (err: unknown) => json(res, 503, { status: 'unavailable', error: (err as Error).message }),
       );
+      return;
+    }
+    if (path?.startsWith('/recordings/')) {
+      void recordings(req, res);
       return;
     }
     receiver(req, res, () => json(res, 404, { error: `no route for ${req.method} ${path}` }));
@@ -88,6 +120,7 @@ export async function startReferenceServer(
     server,
     dispatcher,
     store,
+    storage,
     registry,
     async close() {
       await new Promise<void>((resolve) => {
@@ -97,6 +130,7 @@ export async function startReferenceServer(
       await retention.stop();
       await dispatcher.stop();
       await spool.close();
+      await storage.close();
       await store.close();
     },
   };

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,8 +39,13 @@ describe('reference server on embedded defaults', () => {
     const uuids = new Set(
       requests.map((r) => new URL(r.target, 'http://x').searchParams.get('uuid')?.replace(/^a_/, '')),
     );
-    const health = (await (await fetch(`${server.url}/health`)).json()) as { status: string; cdrs: number };
-    expect(health).toEqual({ status: 'ok', cdrs: uuids.size });
+    const health = (await (await fetch(`${server.url}/health`)).json()) as {
+      status: string;
+      cdrs: number;
+      storage: Array<{ ok: boolean }>;
+    };
+    expect(health).toMatchObject({ status: 'ok', cdrs: uuids.size });
+    expect(health.storage.map((b) => b.ok)).toEqual([true]);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/pbxkit_cdr_\w+/);
     expect((await fetch(`${server.url}/nope`)).status).toBe(404);
@@ -49,6 +54,40 @@ describe('reference server on embedded defaults', () => {
     const again = await startReferenceServer(config);
     expect(await again.store.count()).toBe(uuids.size);
     await again.close();
+  });
+
+  it('serves a call recording by uuid, with Range, found through the CDR (FusionPBX layout on local disk)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pbxkit-ref-rec-'));
+    const server = await startReferenceServer(configFromEnv({ PBXKIT_PORT: '0', PBXKIT_DATA_DIR: dataDir }));
+    const uuid = '0b7c8d2e-1111-4222-8333-444455556666';
+    const audio = Buffer.from(Array.from({ length: 64_000 }, (_, i) => i % 251));
+    const dir = join(dataDir, 'recordings', 'pbx.example.com', 'archive', '2026', 'Nov', '23');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${uuid}.wav`), audio);
+    const xml = `<?xml version="1.0"?>
+<cdr core-uuid="c" switchname="fs1"><variables>
+<uuid>${uuid}</uuid><domain_name>pbx.example.com</domain_name><start_epoch>1795435200</start_epoch>
+<billsec>30</billsec><hangup_cause>NORMAL_CLEARING</hangup_cause>
+<record_path>%2Fvar%2Flib%2Ffreeswitch%2Frecordings%2Fpbx.example.com%2Farchive%2F2026%2FNov%2F23</record_path>
+<record_name>${uuid}.wav</record_name>
+</variables></cdr>`;
+    const delivered = new Promise<void>((resolve) => server.dispatcher.once('delivered', () => resolve()));
+    const posted = await fetch(`${server.url}/cdr?uuid=a_${uuid}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: xml,
+    });
+    expect(posted.status).toBe(200);
+    await delivered;
+    const ranged = await fetch(`${server.url}/recordings/${uuid}`, { headers: { range: 'bytes=1000-1099' } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get('content-range')).toBe(`bytes 1000-1099/${audio.length}`);
+    expect(Buffer.from(await ranged.arrayBuffer())).toEqual(audio.subarray(1000, 1100));
+    const whole = await fetch(`${server.url}/recordings/${uuid}`);
+    expect(whole.status).toBe(200);
+    expect(Buffer.from(await whole.arrayBuffer()).equals(audio)).toBe(true);
+    expect((await fetch(`${server.url}/recordings/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+    await server.close();
   });
 
   it('refuses bad configuration with a clear message', () => {
