@@ -90,7 +90,9 @@ function main(): void {
     }
   }
   console.log('CDR parse: parse + decoded variables, median of runs, each parser in its own process');
-  console.log('size      parser            median ms   median CPU ms   heap growth MB   peak RSS MB   vs pbxkit (CPU)');
+  console.log(
+    'size      parser            median ms   median CPU ms   heap growth MB   peak RSS MB   vs pbxkit (CPU)',
+  );
   for (const size of SIZES) {
     const own = results.find((r) => r.parser === 'pbxkit' && r.target === size);
     for (const r of results.filter((x) => x.target === size)) {
