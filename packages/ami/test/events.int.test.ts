@@ -43,7 +43,8 @@ describe('AmiClient events', () => {
     client.onEvent('Bad', () => {
       throw new Error('listener bug');
     });
-    client.on('event', (e) => seen.push(e.name));
+    // FullyBooted may arrive after connect() resolved: leave it out.
+    client.on('event', (e) => e.name !== 'FullyBooted' && seen.push(e.name));
     fake.emitEvent('Bad');
     fake.emitEvent('Good');
     await client.action({ Action: 'Ping' });
@@ -101,6 +102,32 @@ describe('AmiClient events', () => {
     expect(text).toContain('pbxkit_ami_action_duration_seconds_count{action="Ping"} 1');
     expect(text).toContain('pbxkit_ami_events_total{event="Newchannel"} 2');
     expect(text).toContain('pbxkit_ami_reconnects_total 1');
+  });
+});
+
+describe('AmiClient.setEvents', () => {
+  it('turns events off and on, and logs in with the last choice after a reconnection', async () => {
+    const fake = await startFake();
+    const client = await connected(fake);
+    const seen: string[] = [];
+    client.onEvent('UserEvent', (e) => seen.push(e.get('N') ?? ''));
+    await client.setEvents('off');
+    fake.emitEvent('UserEvent', { N: 'while off' });
+    await client.setEvents(['call', 'user']);
+    fake.emitEvent('UserEvent', { N: 'while on' });
+    await client.setEvents('off');
+    const back = new Promise((resolve) => client.once('connect', resolve));
+    fake.dropConnections();
+    await back;
+    fake.emitEvent('UserEvent', { N: 'after reconnect' });
+    await client.action({ Action: 'Ping' });
+    expect(seen).toEqual(['while on']);
+    expect(fake.actions.filter((a) => a.name === 'Events').map((a) => a.get('EventMask'))).toEqual([
+      'off',
+      'call,user',
+      'off',
+    ]);
+    expect(fake.actions.filter((a) => a.name === 'Login').map((a) => a.get('Events'))).toEqual(['on', 'off']);
   });
 });
 

@@ -45,6 +45,8 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   /** A random id naming this client in ActionIDs and logs. */
   readonly clientId = randomBytes(4).toString('hex');
   private readonly options: AmiClientOptions;
+  // The event mask of the next login: the option, until `setEvents` changes it.
+  private eventMask: AmiClientOptions['events'];
   private readonly log: Logger;
   private readonly metrics: AmiMetrics;
   private readonly pending: PendingActions;
@@ -62,6 +64,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   constructor(options: AmiClientOptions) {
     super();
     this.options = options;
+    this.eventMask = options.events;
     this.log = resolveLogger(options.logger, { component: 'ami', client: this.clientId });
     this.metrics = new AmiMetrics(options);
     this.pending = new PendingActions((action, result) => this.settled(action, result));
@@ -196,6 +199,16 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   /** Creates an empty configuration file with `CreateConfig` (a no-op when it exists), for `updateConfig`. */
   async createConfig(filename: string, options: AmiActionOptions = {}): Promise<void> {
     await this.action({ Action: 'CreateConfig', Filename: filename }, options);
+  }
+
+  /**
+   * Changes which events Asterisk sends on this connection (`Action: Events`): `on`, `off`, or classes such
+   * as `['call', 'agent']`. The choice is kept, so a reconnection logs in with it.
+   */
+  async setEvents(mask: 'on' | 'off' | readonly string[], options: AmiActionOptions = {}): Promise<void> {
+    const EventMask = typeof mask === 'string' ? mask : mask.join(',');
+    await this.action({ Action: 'Events', EventMask }, options);
+    this.eventMask = mask;
   }
 
   /**
@@ -353,7 +366,10 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   }
 
   private login(): Promise<void> {
-    return login((fields) => this.send<AmiMessage>(fields, 'single', undefined, true), this.options);
+    return login((fields) => this.send<AmiMessage>(fields, 'single', undefined, true), {
+      ...this.options,
+      events: this.eventMask,
+    });
   }
 
   private dispatch(message: AmiMessage): void {

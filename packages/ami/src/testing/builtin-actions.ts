@@ -21,6 +21,9 @@ export interface BuiltinContext {
   setTimer(fn: () => void, ms: number): void;
 }
 
+// What Asterisk's event-mask parser reads as "no events".
+const OFF_WORDS = ['off', 'no', 'false', '0'];
+
 function secondsSince(start: number): number {
   return Math.floor((Date.now() - start) / 1000);
 }
@@ -55,8 +58,7 @@ export function builtinActions(ctx: BuiltinContext): Map<string, FakeActionHandl
     }
     session.authenticated = true;
     session.username = action.get('Username');
-    const events = (action.get('Events') ?? 'on').toLowerCase();
-    session.eventsOn = events !== 'off' && events !== 'no' && events !== 'false' && events !== '0';
+    session.eventsOn = !OFF_WORDS.includes((action.get('Events') ?? 'on').trim().toLowerCase());
     session.respond(action, undefined, 'Authentication accepted');
     if (session.eventsOn) {
       const up = secondsSince(ctx.startedAt);
@@ -87,6 +89,16 @@ export function builtinActions(ctx: BuiltinContext): Map<string, FakeActionHandl
   });
 
   handlers.set('ping', () => ({ Ping: 'Pong', Timestamp: (Date.now() / 1000).toFixed(6) }));
+
+  handlers.set('events', (action, session) => {
+    const mask = (action.get('EventMask') ?? '').trim().toLowerCase();
+    if (mask === '') {
+      session.error(action, 'Invalid event mask');
+      return;
+    }
+    session.eventsOn = !OFF_WORDS.includes(mask);
+    return { Events: session.eventsOn ? 'On' : 'Off' };
+  });
 
   handlers.set('command', (action, session) => {
     const cli = action.get('Command') ?? '';
