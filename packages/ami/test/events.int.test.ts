@@ -166,6 +166,18 @@ describe('AmiClient connection life', () => {
     expect(pong.actionId?.startsWith(`${client.clientId}-2-`)).toBe(true);
   });
 
+  it('makes connect() during a reconnection wait for it instead of opening a second connection', async () => {
+    const fake = await startFake();
+    const client = await connected(fake);
+    const disconnected = new Promise((resolve) => client.once('disconnect', resolve));
+    fake.dropConnections();
+    await disconnected;
+    await client.connect();
+    expect(client.state).toBe('ready');
+    expect(fake.actions.filter((a) => a.name === 'Login')).toHaveLength(2);
+    expect(fake.sessions.size).toBe(1);
+  });
+
   it('keeps retrying while the server is away and reports each failure', async () => {
     const fake = await startFake();
     const client = await connected(fake);

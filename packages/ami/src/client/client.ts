@@ -95,6 +95,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   connect(): Promise<void> {
     if (this.currentState === 'ready') return Promise.resolve();
     if (this.connecting) return this.connecting;
+    if (this.currentState === 'reconnecting') return this.nextReconnection();
     this.stopReconnecting = new AbortController();
     this.currentState = 'connecting';
     this.connecting = this.establish(false).then(
@@ -108,6 +109,22 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
       },
     );
     return this.connecting;
+  }
+
+  // While reconnecting, connect() waits for that reconnection instead of opening a second connection.
+  private nextReconnection(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onConnect = (): void => {
+        this.off('closed', onClosed);
+        resolve();
+      };
+      const onClosed = (): void => {
+        this.off('connect', onConnect);
+        reject(new AmiConnectionError('client closed while reconnecting'));
+      };
+      this.once('connect', onConnect);
+      this.once('closed', onClosed);
+    });
   }
 
   /**
@@ -255,6 +272,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     }
     this.pending.rejectAll(new AmiConnectionError('client closed'));
     this.hub.endStreams();
+    this.emit('closed');
   }
 
   // A method, not an inline comparison: the state changes across awaits, which narrowing cannot see.

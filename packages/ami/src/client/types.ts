@@ -16,6 +16,8 @@ export interface AmiClientEvents {
   reconnecting: (info: { attempt: number; delayMs: number }) => void;
   /** A failure with no caller to reject: a reconnection attempt, a keepalive, a protocol error. */
   error: (err: Error) => void;
+  /** `close()` finished: the client will not reconnect. */
+  closed: () => void;
 }
 
 /** Parameters of {@link AmiClient.originate}, the fields of the `Originate` action. */
