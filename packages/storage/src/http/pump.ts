@@ -42,9 +42,21 @@ export function pump(source: Readable, sink: Writable, idleMs: number): Promise<
         reject(err);
       } else resolve(bytes);
     };
+    // Small chunks (a proxied HTTP body arrives in socket-sized pieces) are gathered for one tick and go out in
+    // one writev; 1 MiB file chunks go out as they are.
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      sink.uncork();
+    };
     const onData = (chunk: Buffer): void => {
       last = performance.now();
       bytes += chunk.length;
+      if (chunk.length < 256 * 1024 && !corked) {
+        corked = true;
+        sink.cork();
+        setImmediate(uncork);
+      }
       if (!sink.write(chunk)) source.pause();
     };
     const onDrain = (): void => {

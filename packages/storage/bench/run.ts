@@ -1,0 +1,176 @@
+/**
+ * `pnpm --filter @pbxkit/storage bench`: side by side in one run, on a 100 MB recording in the page cache:
+ *   - the recordings handler vs a default `fs.createReadStream().pipe(res)` Node server (ratio; goal >= 2x)
+ *   - a download through a peer vs a direct one (ratio; goal >= 0.8x)
+ *   - Range request latency (p50/p99 of 64 KiB ranges at random offsets)
+ *   - archiver throughput to S3, when an S3 server is configured (PBXKIT_TEST_S3_* as set by
+ *     scripts/with-test-services.sh): `bash scripts/with-test-services.sh pnpm --filter @pbxkit/storage bench`
+ * Servers run in a child process; the client here. BENCH_MB (default 100) and BENCH_ROUNDS (default 5) adjust it.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Archiver, LocalFsBackend, S3Backend } from '../src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const MB = Number(process.env.BENCH_MB ?? 100);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const MiB = 1024 * 1024;
+
+/**
+ * GET over a raw TCP socket, counting bytes without parsing the body (so the client costs as little as possible
+ * and the servers are what is measured). Resolves when headers + Content-Length bytes arrived.
+ */
+function download(url: string, headers: Record<string, string> = {}): Promise<{ bytes: number; ms: number }> {
+  const { hostname, port, pathname } = new URL(url);
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now();
+    const socket = net.connect(Number(port), hostname);
+    const extra = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    socket.write(`GET ${pathname} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n${extra}\r\n`);
+    let head = Buffer.alloc(0);
+    let bodyBytes = -1;
+    let expected = 0;
+    socket.on('data', (chunk: Buffer) => {
+      if (bodyBytes < 0) {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        expected = Number(
+          /content-length:\s*(\d+)/i.exec(head.subarray(0, end).toString('latin1'))?.[1] ?? 0,
+        );
+        bodyBytes = head.length - end - 4;
+      } else bodyBytes += chunk.length;
+      if (bodyBytes >= expected) {
+        socket.destroy();
+        resolvePromise({ bytes: bodyBytes, ms: performance.now() - started });
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
+
+const dir = await mkdtemp(join(tmpdir(), 'pbxkit-storage-bench-'));
+try {
+  const file = join(dir, 'rec', 'recording.wav');
+  await mkdir(dirname(file));
+  const fh = await open(file, 'w');
+  const block = randomBytes(MiB);
+  for (let i = 0; i < MB; i++) await fh.write(block);
+  await fh.close();
+  await readFile(file); // into the page cache
+  const size = MB * MiB;
+
+  const start = async (env: Record<string, string>) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers.ts')], {
+      cwd: resolve(here, '..'),
+      env: { ...process.env, BENCH_FILE: file, TSX_TSCONFIG_PATH: join(here, 'tsconfig.json'), ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const line = await new Promise<string>((ok) => createInterface({ input: child.stdout }).once('line', ok));
+    return { child, urls: JSON.parse(line) as Record<string, string> };
+  };
+  const peerProcess = await start({ BENCH_ROLE: 'peer' });
+  const frontProcess = await start({ BENCH_PEER_URL: peerProcess.urls.peer as string });
+  const urls = frontProcess.urls as { plain: string; handler: string; peer: string };
+  try {
+    const results: Record<string, number[]> = { plain: [], handler: [], peer: [] };
+    for (const name of Object.keys(results))
+      await download(`${urls[name as keyof typeof urls]}/recordings/x`); // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of Object.keys(results)) {
+        const r = await download(`${urls[name as keyof typeof urls]}/recordings/x`);
+        if (r.bytes !== size) throw new Error(`${name}: got ${r.bytes} of ${size} bytes`);
+        (results[name] as number[]).push(size / MiB / (r.ms / 1000));
+      }
+    }
+    const mbs = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])) as Record<
+      string,
+      number
+    >;
+    console.log(`\n${MB} MiB recording in the page cache, ${ROUNDS} rounds, median throughput (MiB/s):`);
+    console.log(`  fs.createReadStream().pipe(res) (Node defaults)  ${mbs.plain?.toFixed(0)}`);
+    console.log(`  createRecordingsHandler (LocalFsBackend)          ${mbs.handler?.toFixed(0)}`);
+    console.log(`  through a peer (PeerProxyBackend → peer handler)  ${mbs.peer?.toFixed(0)}`);
+    console.log(
+      `  ratio handler / default pipe: ${((mbs.handler as number) / (mbs.plain as number)).toFixed(2)}x  (goal >= 2x)`,
+    );
+    console.log(
+      `  ratio peer / direct:           ${((mbs.peer as number) / (mbs.handler as number)).toFixed(2)}x  (goal >= 0.8x)`,
+    );
+
+    const latencies: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const start = Math.floor(Math.random() * (size - 65536));
+      const r = await download(`${urls.handler}/recordings/x`, { Range: `bytes=${start}-${start + 65535}` });
+      if (r.bytes !== 65536) throw new Error(`range: got ${r.bytes} bytes`);
+      latencies.push(r.ms);
+    }
+    console.log(
+      `  Range 64 KiB at random offsets (new connection each): p50 ${pct(latencies, 0.5).toFixed(2)} ms, p99 ${pct(latencies, 0.99).toFixed(2)} ms`,
+    );
+  } finally {
+    frontProcess.child.kill();
+    peerProcess.child.kill();
+  }
+
+  const endpoint = process.env.PBXKIT_TEST_S3_ENDPOINT;
+  if (endpoint) {
+    const s3 = new S3Backend({
+      endpoint,
+      bucket: `pbxkit-bench-${Date.now().toString(36)}`,
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: process.env.PBXKIT_TEST_S3_ACCESS_KEY as string,
+        secretAccessKey: process.env.PBXKIT_TEST_S3_SECRET_KEY as string,
+      },
+    });
+    await s3.ensureBucket();
+    const src = join(dir, 'archive-src');
+    await mkdir(src);
+    const local = new LocalFsBackend({ root: src });
+    const files = 20;
+    const each = 5 * MiB;
+    for (let i = 0; i < files; i++) {
+      const uuid = createHash('md5').update(String(i)).digest('hex');
+      const id = `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-4${uuid.slice(13, 16)}-8${uuid.slice(17, 20)}-${uuid.slice(20, 32)}`;
+      await local.write(`d/${id}.wav`, randomBytes(each));
+    }
+    for (const verify of ['metadata', 'read-back'] as const) {
+      const archiver = new Archiver({
+        source: local,
+        target: s3,
+        journalPath: join(dir, `journal-${verify}`),
+        olderThanDays: 0,
+        minFileAgeMs: 0,
+        deleteAfterVerify: false,
+        verify,
+        concurrency: 4,
+      });
+      const started = performance.now();
+      const report = await archiver.run();
+      const seconds = (performance.now() - started) / 1000;
+      console.log(
+        `  archiver to S3 (${endpoint}), ${report.archived} x ${each / MiB} MiB, verify ${verify}: ${(report.bytes / MiB / seconds).toFixed(1)} MiB/s`,
+      );
+    }
+    s3.close();
+  } else {
+    console.log(
+      '  archiver to S3: skipped (no PBXKIT_TEST_S3_ENDPOINT; run through scripts/with-test-services.sh)',
+    );
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
