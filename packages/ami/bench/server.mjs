@@ -11,13 +11,13 @@ const capture = readFileSync(
 );
 
 /**
- * The call events of the capture (no ActionID; FullyBooted left out, since clients see one at login and
- * must not count it), each a complete wire block.
+ * The call events of the capture (no ActionID; FullyBooted and SuccessfulAuth left out, since clients see
+ * them at login and must not count them), each a complete wire block.
  */
 export const EVENT_BLOCKS = capture
   .split('\r\n\r\n')
   .filter((block) => block.startsWith('Event: ') && !block.includes('\r\nActionID: '))
-  .filter((block) => !block.startsWith('Event: FullyBooted'))
+  .filter((block) => !block.startsWith('Event: FullyBooted') && !block.startsWith('Event: SuccessfulAuth'))
   .map((block) => `${block}\r\n\r\n`);
 
 /** Streams `count` events in ~256 KiB writes, waiting for the socket to drain when it asks to. */

@@ -18,6 +18,8 @@ export interface BuiltinContext {
   commands: ReadonlyMap<string, FakeCommandResult | ((cli: string) => FakeCommandResult)>;
   loginFailureDelayMs: number;
   startedAt: number;
+  /** `systemname` of asterisk.conf: when set, events carry `SystemName`. */
+  systemName: string | undefined;
   setTimer(fn: () => void, ms: number): void;
 }
 
@@ -38,6 +40,30 @@ function loginAccepted(ctx: BuiltinContext, action: AmiMessage, session: FakeAmi
     return key === action.get('Key');
   }
   return action.get('Secret') === secret;
+}
+
+/** Asterisk's timestamps in security events: `2026-11-23T07:30:19.171+0000`. */
+function eventTime(date = new Date()): string {
+  return `${date.toISOString().slice(0, 23)}+0000`;
+}
+
+/** The security event Asterisk sends after a login (the `security` class is part of `Events: on`). */
+function successfulAuth(ctx: BuiltinContext, session: FakeAmiSession): Array<[string, string]> {
+  const now = eventTime();
+  return [
+    ['Privilege', 'security,all'],
+    ...(ctx.systemName ? ([['SystemName', ctx.systemName]] as Array<[string, string]>) : []),
+    ['EventTV', now],
+    ['Severity', 'Informational'],
+    ['Service', 'AMI'],
+    ['EventVersion', '1'],
+    ['AccountID', session.username ?? ''],
+    ['SessionID', `0x${(0x7f0000000000 + session.id * 0x1000).toString(16)}`],
+    ['LocalAddress', `IPV4/TCP/${session.localAddress}`],
+    ['RemoteAddress', `IPV4/TCP/${session.remoteAddress}`],
+    ['UsingPassword', '0'],
+    ['SessionTV', now],
+  ];
 }
 
 /** The actions every fake server answers unless a test overrides them. */
@@ -68,6 +94,7 @@ export function builtinActions(ctx: BuiltinContext): Map<string, FakeActionHandl
         LastReload: up,
         Status: 'Fully Booted',
       });
+      session.event('SuccessfulAuth', successfulAuth(ctx, session));
     }
   });
 

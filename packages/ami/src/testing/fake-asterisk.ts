@@ -26,6 +26,8 @@ export interface FakeAsteriskOptions {
   host?: string;
   /** Port; default 0 (any free port, read it from `port` after `start()`). */
   port?: number;
+  /** `systemname` of asterisk.conf: when set, the events the fake writes itself carry `SystemName`. */
+  systemName?: string;
   /** Serve AMI over TLS (Asterisk's `tlsenable=yes`, usually port 5039) with this key and certificate. */
   tls?: tls.TlsOptions;
   /** Keep every action received in `actions` (default `true`); turn off for long load tests. */
@@ -47,11 +49,13 @@ const DEFAULT_COMMANDS: Record<string, FakeCommandResult> = {
 
 /**
  * A fake Asterisk Manager Interface over real TCP, faithful to Asterisk 22's bytes: the banner with no blank
- * line after it, `Login` (plain and MD5 challenge) with the refused login answered late and the socket
- * closed, `Logoff` with `Goodbye`, `Ping`, `Command` with `Output:` lines, async `Originate` with its
- * `OriginateResponse`, `GetConfig`/`UpdateConfig`/`CreateConfig` over in-memory files (see `setConfig`), `Permission denied` before login and `Invalid/unknown command` for the rest. Tests add
- * their own actions with {@link FakeAsterisk.onAction}, CLI output with {@link FakeAsterisk.onCommand}, and
- * broadcast events with {@link FakeAsterisk.emitEvent}.
+ * line after it; `Login` (plain and MD5 challenge), followed by `FullyBooted` and `SuccessfulAuth` when
+ * events are on, and a refused login answered late and the socket closed; `Logoff` with `Goodbye`; `Ping`;
+ * `Events`; `Command` with `Output:` lines; async `Originate` with its `OriginateResponse`;
+ * `GetConfig`/`UpdateConfig`/`CreateConfig` over in-memory files (see `setConfig`); `Permission denied`
+ * before login and `Invalid/unknown command` for the rest. Tests add their own actions with
+ * {@link FakeAsterisk.onAction}, CLI output with {@link FakeAsterisk.onCommand}, and broadcast events with
+ * {@link FakeAsterisk.emitEvent}.
  *
  * @example
  * ```ts
@@ -87,6 +91,7 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
       commands: this.commands,
       loginFailureDelayMs: options.loginFailureDelayMs ?? 1000,
       startedAt: Date.now(),
+      systemName: options.systemName,
       setTimer: (fn, ms) => {
         const timer = setTimeout(() => {
           this.timers.delete(timer);

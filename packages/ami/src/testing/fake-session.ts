@@ -59,6 +59,16 @@ export class FakeAmiSession {
     private readonly socket: Socket,
   ) {}
 
+  /** `address/port` of the server end, as Asterisk prints it in security events. */
+  get localAddress(): string {
+    return `${this.socket.localAddress ?? ''}/${this.socket.localPort ?? ''}`;
+  }
+
+  /** `address/port` of the client end. */
+  get remoteAddress(): string {
+    return `${this.socket.remoteAddress ?? ''}/${this.socket.remotePort ?? ''}`;
+  }
+
   /** True once the socket is closed. */
   get closed(): boolean {
     return this.socket.destroyed;
