@@ -9,6 +9,7 @@ import {
   StorageInvalidKeyError,
   StorageNotFoundError,
   StorageUnavailableError,
+  TieredRecordingResolver,
 } from '../src/index.js';
 import { get, listen } from './helpers.js';
 import { s3Backend } from './s3-helpers.js';
@@ -137,6 +138,29 @@ describe('S3Backend against Ceph RADOS Gateway', () => {
       }
       const none = await get(`${server.url}/recordings/ffff`);
       expect(none.status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers with a 302 to a presigned URL when the resolver gives one and the handler is asked to', async () => {
+    const body = randomBytes(50_000);
+    const uuid = '5c7b0f0e-2222-4333-8444-555566667777';
+    await s3.write(`old/${uuid}.wav`, body, { contentType: 'audio/wav' });
+    const resolver = new TieredRecordingResolver({
+      archive: { backend: s3, key: 'old/{uuid}.wav' },
+      presign: { expiresInSeconds: 60 },
+    });
+    const handler = createRecordingsHandler({ source: resolver, redirectToUrl: true });
+    const server = await listen((req, res) => void handler(req, res));
+    try {
+      const r = await get(`${server.url}/recordings/${uuid}`);
+      expect(r.status).toBe(302);
+      const location = r.headers.location as string;
+      expect(location).toContain('X-Amz-Signature=');
+      const direct = await get(location, { headers: { Range: 'bytes=-100' } });
+      expect(direct.status).toBe(206);
+      expect(direct.body.equals(body.subarray(-100))).toBe(true);
     } finally {
       await server.close();
     }

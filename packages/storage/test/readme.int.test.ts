@@ -1,0 +1,39 @@
+import { describe, expect, it, vi } from 'vitest';
+import { readmeExamples } from '../../../scripts/readme-examples.js';
+
+describe('README examples run as written', () => {
+  const examples = readmeExamples('storage', (code) => code.startsWith('// Runs as is.'));
+
+  it('finds the runnable examples', () => {
+    expect(examples).toHaveLength(2);
+  });
+
+  const expectations: Array<(log: unknown[][]) => void> = [
+    (log) => {
+      expect(log[0]).toEqual([206, 'bytes 16-19/20', 'data']);
+      expect(log[1]?.[0]).toBe(404);
+      expect(log[1]?.[1]).toMatchObject({ error: 'not_found' });
+    },
+    (log) => {
+      expect(log).toEqual([
+        [1, []],
+        ['archive', 16],
+      ]);
+    },
+  ];
+
+  examples.forEach((file, i) => {
+    it(`example ${i + 1} prints what the README says`, async () => {
+      const log: unknown[][] = [];
+      const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+        log.push(args);
+      });
+      try {
+        await import(file);
+      } finally {
+        spy.mockRestore();
+      }
+      expectations[i]?.(log);
+    });
+  });
+});
