@@ -1,7 +1,7 @@
 /**
  * Measures CDRs/s through the receiver with the spool's fsync on (not a test: run it by hand).
  *
- *   packages/cdr/node_modules/.bin/tsx --tsconfig tsconfig.json packages/cdr/test/receiver-throughput.ts \
+ *   packages/cdr/node_modules/.bin/tsx --tsconfig tsconfig.json packages/cdr/bench/throughput.ts \
  *     [--count 3000] [--senders 16] [--kb 50] [--pg postgres://...]
  *
  * Posts `count` CDRs of about `kb` KB as mod_xml_cdr does with `encode=true` from `senders` keep-alive
@@ -25,8 +25,8 @@ import { createCdrReceiver } from '../src/receiver/receiver.js';
 import type { CdrSink } from '../src/sink.js';
 import { PostgresCdrSink } from '../src/sinks/postgres.js';
 import { CdrSpool } from '../src/spool/spool.js';
-import { makeCdr } from './dispatch-helpers.js';
-import { freeswitchUrlEncode } from './fixtures.js';
+import { makeCdr } from '../test/dispatch-helpers.js';
+import { freeswitchUrlEncode } from '../test/fixtures.js';
 
 const { values } = parseArgs({
   options: {
