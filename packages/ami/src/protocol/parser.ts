@@ -208,10 +208,14 @@ export class AmiParser {
   }
 
   private complete(chunk: Buffer, start: number, end: number): void {
-    const text =
-      start >= 0 ? chunk.toString('utf8', start, end) : this.bytes(chunk, start, end).toString('utf8');
-    this.parts = [];
-    this.partsBytes = 0;
+    let text: string;
+    if (start >= 0) {
+      text = chunk.toString('utf8', start, end);
+    } else {
+      text = this.bytes(chunk, start, end).toString('utf8');
+      this.parts = [];
+      this.partsBytes = 0;
+    }
     this.lines(text);
     this.endMessage();
   }
