@@ -13,8 +13,12 @@ function hexValue(code: number): number {
  * UTF-8 is returned raw, unchanged, where `decodeURIComponent` would throw.
  */
 export function percentDecode(raw: string): string {
+  // Kept tiny so V8 inlines it: most values have no escape at all.
+  return raw.indexOf('%') === -1 ? raw : decodeEscapes(raw);
+}
+
+function decodeEscapes(raw: string): string {
   let i = raw.indexOf('%');
-  if (i === -1) return raw;
   let out = '';
   let last = 0;
   while (i !== -1) {
