@@ -130,6 +130,23 @@ describe('AmiParser framing', () => {
     expect(commandOutput(msgs[1] as AmiMessage)).toBe('glued');
   });
 
+  it('reassembles a large GetConfig response arriving in many small reads', () => {
+    let wire = 'Response: Success\r\nActionID: big\r\n';
+    for (let c = 0; c < 500; c++) {
+      wire += `Category-${String(c).padStart(6, '0')}: peer${c}\r\n`;
+      for (let l = 0; l < 20; l++)
+        wire += `Line-${String(c).padStart(6, '0')}-${String(l).padStart(6, '0')}: k${l}=v${c}\r\n`;
+    }
+    wire += '\r\nEvent: After\r\n\r\n';
+    const bytes = Buffer.from(wire);
+    const p = new AmiParser({ expectBanner: false });
+    const msgs: AmiMessage[] = [];
+    for (let i = 0; i < bytes.length; i += 1000) msgs.push(...p.feed(bytes.subarray(i, i + 1000)));
+    expect(msgs.map((m) => m.name)).toEqual(['Success', 'After']);
+    expect(msgs[0]?.keys).toHaveLength(2 + 500 * 21);
+    expect(msgs[0]?.get('Line-000499-000019')).toBe('k19=v499');
+  });
+
   it('throws a typed error, not unbounded memory, when a message exceeds the limit', () => {
     const p = new AmiParser({ expectBanner: false, maxMessageBytes: 1024 });
     const big = Buffer.from(`Event: Big\r\nData: ${'x'.repeat(600)}\r\n`);

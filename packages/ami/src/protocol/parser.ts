@@ -188,23 +188,40 @@ export class AmiParser {
   }
 
   private isOpenFollows(chunk: Buffer, start: number, end: number): boolean {
-    // Cheap test first: the message's first byte after any blank lines must be R.
-    let i = start;
-    let first = i >= 0 ? chunk[i] : this.parts[0]?.[0];
-    while ((first === CR || first === LF) && i < end - 1) {
-      i++;
-      first = i >= 0 ? chunk[i] : this.bytes(chunk, start, end)[i - start];
+    // Cheap tests first, on the message's first bytes (after any stray blank lines): an R, then the F of
+    // `Follows` at the 10th or 11th byte; only then decode a few bytes and, rarely, search the body.
+    let head = this.head(chunk, start, end, 64);
+    let k = 0;
+    while (k < head.length && (head[k] === CR || head[k] === LF)) k++;
+    if (k === head.length && head.length < end - start) {
+      head = this.bytes(chunk, start, end);
+      while (k < head.length && (head[k] === CR || head[k] === LF)) k++;
     }
+    const first = head[k];
     if (first === undefined || (first | 0x20) !== 0x72) return false;
-    // `Response: Success` and the like are told apart by their 10th and 11th bytes without decoding.
-    if (i >= 0 && i + 10 < end) {
-      const a = chunk[i + 9] as number;
-      const b = chunk[i + 10] as number;
-      if ((a | 0x20) !== 0x66 && (b | 0x20) !== 0x66 && b !== 0x20 && b !== 0x09) return false;
+    const a = head[k + 9];
+    const b = head[k + 10];
+    if (
+      a !== undefined &&
+      b !== undefined &&
+      (a | 0x20) !== 0x66 &&
+      (b | 0x20) !== 0x66 &&
+      b !== 0x20 &&
+      b !== 0x09
+    ) {
+      return false;
     }
-    const head = this.bytes(chunk, i, Math.min(end, i + 40)).toString('latin1');
-    if (!/^response:[ \t]*follows[ \t]*\r?\n/i.test(head)) return false;
+    if (!/^response:[ \t]*follows[ \t]*\r?\n/i.test(head.toString('latin1', k, k + 40))) return false;
     return this.bytes(chunk, start, end).indexOf(END_COMMAND) === -1;
+  }
+
+  /** Up to `n` bytes from the message start, without joining carried bytes when the first part has them. */
+  private head(chunk: Buffer, start: number, end: number, n: number): Buffer {
+    if (start >= 0) return chunk.subarray(start, Math.min(end, start + n));
+    // A carried message starts at the first carried part.
+    const first = this.parts[0];
+    if (first && first.length >= n) return first.subarray(0, n);
+    return this.bytes(chunk, start, Math.min(end, start + n));
   }
 
   private complete(chunk: Buffer, start: number, end: number): void {
