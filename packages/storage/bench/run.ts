@@ -152,6 +152,7 @@ try {
         source: local,
         target: s3,
         journalPath: join(dir, `journal-${verify}`),
+        targetKey: (key) => `${verify}/${key}`, // fresh keys: each mode really uploads
         olderThanDays: 0,
         minFileAgeMs: 0,
         deleteAfterVerify: false,
