@@ -7,6 +7,8 @@ import { parseEventXml } from './xml-event.js';
 export type EslEventFormat = 'plain' | 'json' | 'xml';
 
 const EVENT_NAME_PREFIX = 'Event-Name: ';
+/** A JSON member whose value is not a string: an array, number, boolean, null or object. */
+const NON_STRING_VALUE = /":\s*[[\d\-tfn{]/;
 
 /**
  * A FreeSWITCH event, whichever encoding it arrived in: the plain, JSON and XML encodings of one event give
@@ -153,27 +155,35 @@ export class EslEvent {
   }
 
   private decodeJson(src: Buffer): void {
+    const text = src.toString('utf8');
     let parsed: unknown;
     try {
-      parsed = JSON.parse(src.toString('utf8'));
+      parsed = JSON.parse(text);
     } catch (err) {
       throw new EslProtocolError(`text/event-json body is not JSON: ${(err as Error).message}`);
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new EslProtocolError('text/event-json body is not a JSON object');
     }
-    // JSON.parse already built a fresh object of own properties: use it as the headers instead of copying,
-    // converting only what is not a string (array headers, the odd number).
+    // JSON.parse already built a fresh object of own properties: use it as the headers instead of copying.
+    // FreeSWITCH writes every value as a JSON string except array headers; look for any other value (and for the
+    // body) in the text first, so the common event costs little beyond JSON.parse.
     const headers = parsed as Record<string, unknown>;
-    for (const key in headers) {
-      const value = headers[key];
-      if (typeof value === 'string') continue;
-      headers[key] = Array.isArray(value) ? `ARRAY::${value.map(String).join('|:')}` : String(value);
+    if (NON_STRING_VALUE.test(text)) {
+      for (const key in headers) {
+        const value = headers[key];
+        if (typeof value !== 'string') {
+          headers[key] = Array.isArray(value) ? `ARRAY::${value.map(String).join('|:')}` : String(value);
+        }
+      }
     }
-    const body = headers._body;
-    if (body !== undefined) delete headers._body;
+    let body = '';
+    if (text.lastIndexOf('"_body":') !== -1 && typeof headers._body === 'string') {
+      body = headers._body;
+      delete headers._body;
+    }
     this.decodedHeaders = headers as Record<string, string>;
-    this.decodedBody = body === undefined ? '' : (body as string);
+    this.decodedBody = body;
   }
 }
 
