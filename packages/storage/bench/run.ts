@@ -83,9 +83,9 @@ try {
   };
   const peerProcess = await start({ BENCH_ROLE: 'peer' });
   const frontProcess = await start({ BENCH_PEER_URL: peerProcess.urls.peer as string });
-  const urls = frontProcess.urls as { plain: string; handler: string; peer: string };
+  const urls = frontProcess.urls as { plain: string; raw: string; handler: string; peer: string };
   try {
-    const results: Record<string, number[]> = { plain: [], handler: [], peer: [] };
+    const results: Record<string, number[]> = { plain: [], raw: [], handler: [], peer: [] };
     for (const name of Object.keys(results))
       await download(`${urls[name as keyof typeof urls]}/recordings/x`); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
@@ -101,6 +101,7 @@ try {
     >;
     console.log(`\n${MB} MiB recording in the page cache, ${ROUNDS} rounds, median throughput (MiB/s):`);
     console.log(`  fs.createReadStream().pipe(res) (Node defaults)  ${mbs.plain?.toFixed(0)}`);
+    console.log(`  raw 1 MiB loop                                    ${mbs.raw?.toFixed(0)}`);
     console.log(`  createRecordingsHandler (LocalFsBackend)          ${mbs.handler?.toFixed(0)}`);
     console.log(`  through a peer (PeerProxyBackend → peer handler)  ${mbs.peer?.toFixed(0)}`);
     console.log(

@@ -7,6 +7,7 @@
  *            second process: BENCH_ROLE=peer)
  */
 import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
@@ -45,6 +46,17 @@ async function front(): Promise<void> {
     res.writeHead(200, { 'Content-Length': size, 'Content-Type': 'audio/wav' });
     createReadStream(file).pipe(res);
   });
+  const raw = await serve(async (_req, res) => {
+    res.writeHead(200, { 'Content-Length': size });
+    const s = (await open(file)).createReadStream({ highWaterMark: 1024 * 1024 });
+    s.on('data', (c) => {
+      if (!res.write(c)) {
+        s.pause();
+        res.once('drain', () => s.resume());
+      }
+    });
+    s.on('end', () => res.end());
+  });
   const handler = createRecordingsHandler({ source: async () => ({ backend: local, key }) });
   const direct = await serve((req, res) => void handler(req, res));
   const proxy = new PeerProxyBackend({
@@ -55,5 +67,5 @@ async function front(): Promise<void> {
   const front = createRecordingsHandler({ source: async () => ({ backend: proxy, key }) });
   const viaPeer = await serve((req, res) => void front(req, res));
 
-  process.stdout.write(`${JSON.stringify({ plain, handler: direct, peer: viaPeer })}\n`);
+  process.stdout.write(`${JSON.stringify({ plain, raw, handler: direct, peer: viaPeer })}\n`);
 }
