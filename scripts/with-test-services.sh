@@ -204,6 +204,10 @@ mon_data = $ceph_dir/mon.\$id
 rgw_frontends = beast endpoint=127.0.0.1:$s3_port
 rgw_data = $ceph_dir/rgw
 rgw_dns_name = 127.0.0.1
+# Server-side encryption over plain HTTP on loopback, with a test KMS key (SSE-KMS key id pbxkit-test-key)
+rgw_crypt_require_ssl = false
+rgw_crypt_s3_kms_backend = testing
+rgw_crypt_s3_kms_encryption_keys = pbxkit-test-key=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=
 CONF
     log "starting a single-node Ceph (mon :$ceph_mon_port, memstore OSD) and radosgw on 127.0.0.1:$s3_port"
     ceph-authtool --create-keyring "$ceph_dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
