@@ -78,6 +78,10 @@ export interface ArchiverEvents {
   /** One file moved through a step. */
   progress: (p: { key: string; step: 'uploading' | 'verified' | 'deleted' | 'kept'; bytes: number }) => void;
   failed: (p: { key: string; error: Error }) => void;
+  /** A scheduled pass (see `start`) finished. */
+  report: (report: ArchiveReport) => void;
+  /** A scheduled pass failed as a whole (listing the source, the journal). */
+  error: (err: Error) => void;
 }
 
 interface Candidate {
@@ -112,6 +116,8 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
     duration: ReturnType<MetricsFactory['histogram']>;
   };
   private running: Promise<ArchiveReport> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopper: AbortController | undefined;
 
   constructor(options: ArchiverOptions) {
     super();
@@ -145,6 +151,45 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
       });
     }
     return this.running;
+  }
+
+  /**
+   * Runs now and then every `intervalMs` (default one hour) until {@link stop}. A failing pass is logged and
+   * emitted as `error`; the next one runs anyway.
+   */
+  start(options: { intervalMs?: number } = {}): void {
+    if (this.stopper) return;
+    const stopper = new AbortController();
+    this.stopper = stopper;
+    const intervalMs = options.intervalMs ?? 3_600_000;
+    const pass = (): void => {
+      this.run({ signal: stopper.signal })
+        .then((report) => this.emit('report', report))
+        .catch((err: Error) => {
+          if (stopper.signal.aborted) return;
+          this.log.error({ err }, 'archiver pass failed');
+          this.emit('error', err);
+        })
+        .finally(() => {
+          if (!stopper.signal.aborted) {
+            this.timer = setTimeout(pass, intervalMs);
+            this.timer.unref();
+          }
+        });
+    };
+    pass();
+  }
+
+  /**
+   * Stops the schedule and the pass in flight: files already uploading finish their current step or are left for
+   * the next run by the journal (never deleted unverified). Resolves when nothing runs any more.
+   */
+  async stop(): Promise<void> {
+    const stopper = this.stopper;
+    this.stopper = undefined;
+    clearTimeout(this.timer);
+    stopper?.abort();
+    await this.running?.catch(() => {});
   }
 
   private async runOnce(signal: AbortSignal | undefined): Promise<ArchiveReport> {

@@ -192,3 +192,38 @@ describe('Archiver with an unreadable body', () => {
     }
   });
 });
+
+describe('Archiver schedule', () => {
+  it('start() runs a pass at once and on an interval; stop() ends it and awaits the pass in flight', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(join(dir, 'l'));
+      await mkdir(join(dir, 't'));
+      const source = new LocalFsBackend({ root: join(dir, 'l') });
+      await source.write(`${uuid(1)}.wav`, 'one');
+      const archiver = new Archiver({
+        source,
+        target: new LocalFsBackend({ root: join(dir, 't') }),
+        journalPath: join(dir, 'j'),
+        olderThanDays: 0,
+        minFileAgeMs: 0,
+      });
+      const reports: number[] = [];
+      archiver.on('report', (r) => reports.push(r.archived));
+      archiver.start({ intervalMs: 50 });
+      archiver.start({ intervalMs: 50 }); // idempotent
+      await new Promise((r) => setTimeout(r, 120));
+      await source.write(`${uuid(2)}.wav`, 'two');
+      await new Promise((r) => setTimeout(r, 150));
+      await archiver.stop();
+      const count = reports.length;
+      expect(count).toBeGreaterThanOrEqual(2);
+      expect(reports.reduce((a, b) => a + b, 0)).toBe(2);
+      await new Promise((r) => setTimeout(r, 120));
+      expect(reports.length).toBe(count); // stopped
+    } finally {
+      await cleanup();
+    }
+  });
+});
