@@ -133,6 +133,11 @@ describe('peer proxy between two real instances on loopback', () => {
     const part = Buffer.concat(await (await proxy.read(key, { range: { start: 10, end: 19 } })).toArray());
     expect(part.equals(small.subarray(10, 20))).toBe(true);
     await expect(proxy.stat('d/none.wav')).rejects.toThrow(StorageNotFoundError);
+    await expect(proxy.read('d/none.wav')).rejects.toThrow(StorageNotFoundError);
+    const past = await proxy.read(key, { range: { start: 20_000, end: 20_010 } }).catch((e) => e);
+    expect(past).toMatchObject({ code: 'STORAGE_RANGE_NOT_SATISFIABLE', size: 10_000 });
+    const last = await proxy.read(key, { range: { start: 9_999, end: 9_999 } });
+    expect(Buffer.concat(await last.toArray())).toEqual(small.subarray(9_999));
     await expect(proxy.stat('../etc/passwd')).rejects.toThrow();
     const raw = await get(`${peerUrl}/objects/..%2F..%2Fetc%2Fpasswd`, {
       headers: signRequest(SECRET, { method: 'GET', path: '/_peer/objects/..%2F..%2Fetc%2Fpasswd' }),
@@ -158,6 +163,9 @@ describe('peer proxy between two real instances on loopback', () => {
     expect(by).toMatchObject({ missing: 1, forged: 1, expired: 1, replayed: 1 });
     const wrong = new PeerProxyBackend({ instanceId: 'x', endpoint: peerUrl, secret: 'wrong' });
     await expect(wrong.stat('d/11111111-0000-4000-8000-000000000001.wav')).rejects.toThrow(
+      StoragePeerAuthError,
+    );
+    await expect(wrong.read('d/11111111-0000-4000-8000-000000000001.wav')).rejects.toThrow(
       StoragePeerAuthError,
     );
     wrong.close();

@@ -17,6 +17,7 @@ import {
   StorageRangeError,
   StorageUnavailableError,
 } from '../errors.js';
+import { type RawResponse, rawGet } from './raw-get.js';
 import { signRequest } from './signing.js';
 
 /** Options of {@link PeerProxyBackend}. */
@@ -73,14 +74,34 @@ export class PeerProxyBackend implements StorageBackend {
     if (range && !(Number.isSafeInteger(range.start) && range.start >= 0 && range.end >= range.start)) {
       throw new StorageRangeError(key, undefined, `invalid range ${range.start}-${range.end}`);
     }
-    const res = await this.request(
-      'GET',
-      this.objectPath(key),
-      range ? `bytes=${range.start}-${range.end}` : undefined,
-      key,
-      options.signal,
+    const rangeHeader = range ? `bytes=${range.start}-${range.end}` : undefined;
+    const path = this.objectPath(key);
+    if (this.base.protocol === 'https:') return this.request('GET', path, rangeHeader, key, options.signal);
+    const headers = signRequest(
+      this.options.secret,
+      { method: 'GET', path, ...(rangeHeader ? { range: rangeHeader } : {}) },
+      { ttlSeconds: this.options.ttlSeconds ?? 60 },
     );
-    return res;
+    if (rangeHeader) headers.range = rangeHeader;
+    let res: RawResponse;
+    try {
+      res = await rawGet(this.base, path, headers, this.options.idleTimeoutMs ?? 60_000, options.signal);
+    } catch (err) {
+      throw new StorageUnavailableError(this.name, `GET ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    if (res.status === 200 || res.status === 206) return res.body;
+    res.body.destroy();
+    throw this.statusError(res.status, key, res.headers['content-range'], path);
+  }
+
+  private statusError(status: number, key: string, contentRange: string | undefined, path: string): Error {
+    if (status === 404) return new StorageNotFoundError(key);
+    if (status === 416) {
+      const size = /\*\/(\d+)/.exec(String(contentRange))?.[1];
+      return new StorageRangeError(key, size === undefined ? undefined : Number(size));
+    }
+    if (status === 401) return new StoragePeerAuthError(`${this.name} refused our signature`);
+    return new StorageUnavailableError(this.name, `GET ${path}: HTTP ${status}`);
   }
 
   async write(_key: string, _body: WriteBody): Promise<ObjectInfo> {
