@@ -212,7 +212,7 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
       }
     });
     await Promise.all(workers);
-    if (report.failed.length === 0) await this.journal.compact();
+    await this.journal.compact(); // keeps the entries still pending (failed files), drops finished ones
     return report;
   }
 
