@@ -133,6 +133,16 @@ export function parseXmlTree(
   return root;
 }
 
+/** Position of `</name>` at or after `from`, without building the tag string; -1 when absent. */
+function findCloseTag(xml: string, name: string, from: number): number {
+  let at = xml.indexOf('</', from);
+  while (at !== -1) {
+    if (xml.startsWith(name, at + 2) && xml.charCodeAt(at + 2 + name.length) === 62 /* > */) return at;
+    at = xml.indexOf('</', at + 2);
+  }
+  return -1;
+}
+
 /**
  * Reads the children of a leaf parent (`<variables>`) straight into `onLeaf`, without building elements:
  * each child's text runs to its own close tag, so a raw `<` inside a value cannot derail the parse.
@@ -161,11 +171,10 @@ function readLeaves(
       continue;
     }
     const name = xml.slice(lt + 1, gt);
-    const closeTag = `</${name}>`;
-    const end = xml.indexOf(closeTag, gt + 1);
+    const end = findCloseTag(xml, name, gt + 1);
     if (end === -1) throw new CdrParseError(`truncated XML: <${name}> is not closed`);
     onLeaf(parent, name, decodeEntities(xml.slice(gt + 1, end)));
-    pos = end + closeTag.length;
+    pos = end + name.length + 3;
   }
 }
 
