@@ -165,7 +165,9 @@ export class SqlLocationIndex implements LocationIndex {
   ): Promise<{ recorded: number; forgotten: number }> {
     const uuidOf = options.uuidOf ?? uuidFromKey;
     const db = await this.client;
-    const started = new Date(); // the scan's stamp: millisecond precision, stored exactly by timestamptz
+    // The scan's stamp: millisecond precision, stored exactly by timestamptz; one millisecond ahead, so a row
+    // written just before the scan by a clock of millisecond precision (PGlite's now()) never equals it.
+    const started = new Date(Date.now() + 1);
     let recorded = 0;
     let cursor: string | undefined;
     do {
