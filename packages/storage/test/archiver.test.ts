@@ -213,13 +213,18 @@ describe('Archiver schedule', () => {
       archiver.on('report', (r) => reports.push(r.archived));
       archiver.start({ intervalMs: 50 });
       archiver.start({ intervalMs: 50 }); // idempotent
-      await new Promise((r) => setTimeout(r, 120));
-      await source.write(`${uuid(2)}.wav`, 'two');
-      await new Promise((r) => setTimeout(r, 150));
+      const until = async (cond: () => boolean) => {
+        const deadline = Date.now() + 10_000;
+        while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      };
+      const total = () => reports.reduce((a, b) => a + b, 0);
+      await until(() => total() === 1);
+      await source.write(`${uuid(2)}.wav`, 'two'); // picked up by a later pass
+      await until(() => total() === 2);
       await archiver.stop();
       const count = reports.length;
       expect(count).toBeGreaterThanOrEqual(2);
-      expect(reports.reduce((a, b) => a + b, 0)).toBe(2);
+      expect(total()).toBe(2);
       await new Promise((r) => setTimeout(r, 120));
       expect(reports.length).toBe(count); // stopped
     } finally {
