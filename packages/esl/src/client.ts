@@ -169,7 +169,7 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
    * followed by subclasses (`['CUSTOM', 'sofia::register']`). The format applies to the whole connection.
    */
   async subscribe(events: string | string[], options: { format?: EslEventFormat } = {}): Promise<void> {
-    const names = typeof events === 'string' ? events.split(/\s+/).filter(Boolean) : events;
+    const names = eventNames(events);
     const format = options.format ?? this.format;
     await this.sendRaw(`event ${format} ${names.join(' ')}`);
     this.format = format;
@@ -183,7 +183,7 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
 
   /** `nixevent <names>`: stops some subscriptions. */
   async nixevent(events: string | string[]): Promise<void> {
-    const names = typeof events === 'string' ? events.split(/\s+/).filter(Boolean) : events;
+    const names = eventNames(events);
     await this.sendRaw(`nixevent ${names.join(' ')}`);
     for (const name of names) {
       this.subscribed.delete(name);
@@ -510,4 +510,9 @@ function toLogLine(frame: EslFrame): EslLogLine {
     userData: h['User-Data'] || undefined,
     text: frame.bodyText,
   };
+}
+
+/** Event names given as a list or as one space-separated string. */
+function eventNames(events: string | string[]): string[] {
+  return typeof events === 'string' ? events.split(/\s+/).filter(Boolean) : events;
 }

@@ -92,12 +92,12 @@ export class PostgresCdrSink implements CdrStore {
       if (!unique.has(row.xml_cdr_uuid)) unique.set(row.xml_cdr_uuid, { row, record });
     }
     const db = await this.client;
+    const entries = [...unique.values()];
     await this.resolveDomainUuids(
       db,
-      [...unique.values()].map((u) => u.row),
+      entries.map((e) => e.row),
     );
     const perStatement = this.options.rowsPerStatement ?? 200;
-    const entries = [...unique.values()];
     await db.transaction(async (tx) => {
       for (let i = 0; i < entries.length; i += perStatement) {
         const chunk = entries.slice(i, i + perStatement);
@@ -140,6 +140,7 @@ export class PostgresCdrSink implements CdrStore {
   ): Promise<number> {
     const db = await this.client;
     const batchSize = options.batchSize ?? 5000;
+    const hasJsonTable = await this.hasTable(db, this.jsonTable);
     let total = 0;
     for (;;) {
       options.signal?.throwIfAborted();
@@ -150,7 +151,7 @@ export class PostgresCdrSink implements CdrStore {
            ) returning xml_cdr_uuid`,
           [cutoff, batchSize],
         );
-        if (rows.length && (await this.hasTable(tx, this.jsonTable))) {
+        if (rows.length && hasJsonTable) {
           await tx.query(`delete from ${this.jsonTable} where xml_cdr_uuid = any($1::uuid[])`, [
             rows.map((r) => r.xml_cdr_uuid),
           ]);

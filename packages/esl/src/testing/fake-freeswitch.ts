@@ -146,9 +146,7 @@ export class FakeFreeSwitch implements FakePeerHost {
    * standard headers FreeSWITCH adds (Event-Name, Core-UUID, dates, sequence) before `headers`.
    */
   emitEvent(name: string, headers: Record<string, string> = {}, body = ''): void {
-    const all: Array<[string, string]> = standardEventHeaders(name, this.coreUuid, this.hostname);
-    for (const [n, v] of Object.entries(headers)) all.push([n, v]);
-    this.deliverAll(all, body);
+    this.broadcast([['Event-Name', name], ...Object.entries(headers)], body);
   }
 
   /** Sends a log line to every connection that asked for logs at `level` or lower severity. */
