@@ -280,8 +280,8 @@ describe('receiver over real HTTP', () => {
 
   it('answers 500 when the file system refuses the write (FreeSWITCH retries), leaving no temp file', async () => {
     const { spool, base } = await start();
-    // A real failure of the file system: the directories are no longer directories (rename → ENOTDIR).
-    for (const d of ['pending', 'quarantine']) {
+    // A real failure of the file system: the directories are no longer directories (open → ENOTDIR).
+    for (const d of ['segments', 'quarantine']) {
       rmSync(join(spool.dir, d), { recursive: true });
       writeFileSync(join(spool.dir, d), 'not a directory');
     }

@@ -1,15 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { crc32, crc32ForTests } from '../src/spool/crc32.js';
 import { entryTime, isEntryId, newEntryId } from '../src/spool/ids.js';
-import { CdrSpool } from '../src/spool/spool.js';
+import { CdrSpool, CdrSpoolError } from '../src/spool/spool.js';
 import { makeCdr } from './dispatch-helpers.js';
 
 const open: CdrSpool[] = [];
-async function openSpool(dir: string): Promise<CdrSpool> {
-  const spool = await CdrSpool.open({ dir });
+async function openSpool(dir: string, options: { segmentBytes?: number } = {}): Promise<CdrSpool> {
+  const spool = await CdrSpool.open({ dir, ...options });
   open.push(spool);
   return spool;
 }
@@ -36,8 +46,17 @@ describe('spool ids', () => {
   });
 });
 
+describe('spool frame checksum', () => {
+  it('computes the same CRC-32 without zlib.crc32 (Node before 20.15) as with it', () => {
+    const data = Buffer.from(makeCdr(randomUUID(), 10_000).xml);
+    expect(crc32ForTests(data)).toBe(crc32(data));
+    expect(crc32ForTests(Buffer.from('123456789'))).toBe(0xcbf43926);
+    expect(crc32ForTests(data.subarray(100), crc32ForTests(data.subarray(0, 100)))).toBe(crc32(data));
+  });
+});
+
 describe('CdrSpool', () => {
-  it('appends durably: the entry file exists with its header and XML when append resolves', async () => {
+  it('appends durably: the frame is in a segment file with its header and XML when append resolves', async () => {
     const dir = tempDir();
     const spool = await openSpool(dir);
     const { uuid, xml } = makeCdr();
@@ -45,13 +64,121 @@ describe('CdrSpool', () => {
     spool.on('append', (e) => events.push(e.id));
     const id = await spool.append({ xml, uuid, leg: 'a', meta: { remoteAddress: '127.0.0.1' } });
     expect(events).toEqual([id]);
-    const file = join(dir, 'pending', `${id}.cdr`);
-    expect(existsSync(file)).toBe(true);
-    const text = readFileSync(file, 'utf8');
-    expect(JSON.parse(text.slice(0, text.indexOf('\n')))).toMatchObject({ id, uuid, leg: 'a' });
+    const segments = readdirSync(join(dir, 'segments'));
+    expect(segments).toEqual(['0000000001.seg']);
+    const bytes = readFileSync(join(dir, 'segments', '0000000001.seg'));
+    expect(bytes.subarray(0, 4).toString('latin1')).toBe('CDR1');
+    const headerBytes = bytes.readUInt32BE(4);
+    expect(JSON.parse(bytes.subarray(16, 16 + headerBytes).toString('utf8'))).toMatchObject({
+      id,
+      uuid,
+      leg: 'a',
+    });
+    expect(bytes.subarray(16 + headerBytes).toString('utf8')).toBe(xml);
     const entry = await spool.read(id);
     expect(entry).toMatchObject({ id, uuid, leg: 'a', xml, meta: { remoteAddress: '127.0.0.1' } });
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('stores concurrent appends together (group commit), every one readable after a reopen', async () => {
+    const dir = tempDir();
+    const spool = await openSpool(dir);
+    const cdrs = Array.from({ length: 200 }, () => makeCdr(randomUUID(), 4096));
+    const ids = await Promise.all(cdrs.map((c) => spool.append(c)));
+    expect(new Set(ids).size).toBe(200);
+    await spool.close();
+    const again = await openSpool(dir);
+    expect(await again.pending()).toEqual([...ids].sort());
+    for (const [i, id] of ids.entries()) {
+      expect((await again.read(id))?.xml).toBe(cdrs[i]?.xml);
+    }
+  });
+
+  it('ignores the torn tail a crash leaves after the last synced frame, and appends to a new segment', async () => {
+    const dir = tempDir();
+    const spool = await openSpool(dir);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await spool.append(makeCdr()));
+    await spool.close();
+    const segment = join(dir, 'segments', '0000000001.seg');
+    const whole = readFileSync(segment);
+    // An unacknowledged append cut short: a complete prefix, half a header.
+    appendFileSync(segment, whole.subarray(0, 40));
+    const again = await openSpool(dir);
+    expect(await again.pending()).toEqual(ids);
+    for (const id of ids) expect(await again.read(id)).toMatchObject({ id });
+    const next = await again.append(makeCdr());
+    expect(readdirSync(join(dir, 'segments'))).toEqual(['0000000001.seg', '0000000002.seg']);
+    await again.close();
+    // Zeros where the file grew but the data never reached the disk.
+    appendFileSync(join(dir, 'segments', '0000000002.seg'), Buffer.alloc(4096));
+    const third = await openSpool(dir);
+    expect(await third.pending()).toEqual([...ids, next]);
+  });
+
+  it('refuses to hand out an entry whose bytes no longer match their checksum', async () => {
+    const dir = tempDir();
+    const spool = await openSpool(dir);
+    const { uuid, xml } = makeCdr();
+    const id = await spool.append({ xml, uuid });
+    const segment = join(dir, 'segments', '0000000001.seg');
+    const bytes = readFileSync(segment);
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10] as number) ^ 0xff;
+    writeFileSync(segment, bytes);
+    await expect(spool.read(id)).rejects.toThrow(/does not match its checksum/);
+  });
+
+  it('deletes a segment once all of its entries are removed, and forgets their marks', async () => {
+    const dir = tempDir();
+    // Tiny segments: every append fills one.
+    const spool = await openSpool(dir, { segmentBytes: 1 });
+    await spool.attachSink('pg');
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await spool.append(makeCdr()));
+    expect(readdirSync(join(dir, 'segments'))).toHaveLength(4);
+    await spool.markDone('pg', ids);
+    await spool.remove(ids[1] as string);
+    await spool.remove(ids[2] as string);
+    expect(readdirSync(join(dir, 'segments'))).toEqual(['0000000001.seg', '0000000004.seg']);
+    expect(spool.isDone('pg', ids[1] as string)).toBe(false);
+    expect(spool.isDone('pg', ids[0] as string)).toBe(true);
+    await spool.remove(ids[0] as string);
+    await spool.remove(ids[3] as string);
+    expect(readdirSync(join(dir, 'segments'))).toEqual([]);
+    expect(await spool.pending()).toEqual([]);
+    await spool.close();
+    expect(await (await openSpool(dir)).pending()).toEqual([]);
+  });
+
+  it('answers a failed segment write with an error, and stores the next append', async () => {
+    const dir = tempDir();
+    const spool = await openSpool(dir, { segmentBytes: 1 });
+    const first = await spool.append(makeCdr());
+    // The next segment cannot be created: its directory is gone and a file has its name.
+    rmSync(join(dir, 'segments'), { recursive: true });
+    writeFileSync(join(dir, 'segments'), 'not a directory');
+    await expect(spool.append(makeCdr())).rejects.toThrow(CdrSpoolError);
+    rmSync(join(dir, 'segments'));
+    mkdirSync(join(dir, 'segments'));
+    const third = await spool.append(makeCdr());
+    expect(await spool.pending()).toEqual([first, third]);
+    expect((await spool.read(third))?.id).toBe(third);
+  });
+
+  it('moves the entries of a spool written by an earlier version (pending/<id>.cdr) into segments', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'pending'), { recursive: true });
+    const legacy = Array.from({ length: 3 }, () => {
+      const { uuid, xml } = makeCdr();
+      const id = newEntryId(uuid);
+      const header = { id, uuid, leg: 'a', receivedAt: new Date().toISOString(), meta: {} };
+      writeFileSync(join(dir, 'pending', `${id}.cdr`), `${JSON.stringify(header)}\n${xml}`);
+      return { id, xml };
+    });
+    const spool = await openSpool(dir);
+    expect(await spool.pending()).toEqual(legacy.map((l) => l.id));
+    for (const l of legacy) expect(await spool.read(l.id)).toMatchObject({ id: l.id, leg: 'a', xml: l.xml });
+    expect(existsSync(join(dir, 'pending'))).toBe(false);
   });
 
   it('lists pending entries in arrival order after a restart, and clears interrupted writes', async () => {
@@ -90,16 +217,18 @@ describe('CdrSpool', () => {
     const again = await openSpool(dir);
     await again.attachSink('pg');
     await again.attachSink('http');
-    expect(await again.pending()).toEqual([b, c]);
+    // `a` is back (its segment still holds b and c), and both journals still say it was delivered.
+    expect(await again.pending()).toEqual([a, b, c]);
+    expect(again.isDone('pg', a) && again.isDone('http', a)).toBe(true);
     expect(again.isDone('pg', b)).toBe(true);
     expect(again.isDone('pg', c)).toBe(false);
     expect(again.isDone('http', b)).toBe(false);
     expect(again.isDone('http', c)).toBe(false);
     // The journal was rewritten with the live marks only: the torn line is gone.
-    expect(readFileSync(join(dir, 'state', 'http.done'), 'utf8')).toBe('');
-    expect(readFileSync(join(dir, 'state', 'pg.done'), 'utf8')).toBe(`${b}\n`);
+    expect(readFileSync(join(dir, 'state', 'http.done'), 'utf8')).toBe(`${a}\n`);
+    expect(readFileSync(join(dir, 'state', 'pg.done'), 'utf8')).toBe(`${a}\n${b}\n`);
     await again.markDone('http', [c]);
-    expect(readFileSync(join(dir, 'state', 'http.done'), 'utf8')).toBe(`${c}\n`);
+    expect(readFileSync(join(dir, 'state', 'http.done'), 'utf8')).toBe(`${a}\n${c}\n`);
   });
 
   it('compacts a journal whose lines are mostly stale, keeping the live marks', async () => {

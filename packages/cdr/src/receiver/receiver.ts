@@ -96,8 +96,13 @@ function send(res: ServerResponse, status: number, text: string, headers: Record
     res.end();
     return;
   }
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
-  res.end(`${text}\n`);
+  const body = `${text}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
 }
 
 /**

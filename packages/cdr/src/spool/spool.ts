@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Logger, PbxkitError, resolveLogger, TypedEmitter } from '@pbxkit/core';
 import type { CdrLeg, CdrRecord } from '../record.js';
 import { DirSyncer, fsyncPath, isNotFound, writeDurably } from './durable.js';
 import { isEntryId, newEntryId } from './ids.js';
+import { CorruptFrameError, type LogLocation, SegmentLog } from './segment-log.js';
 
 /** Options of {@link CdrSpool.open}. */
 export interface CdrSpoolOptions {
@@ -17,6 +18,11 @@ export interface CdrSpoolOptions {
    * process) crashes.
    */
   fsync?: boolean;
+  /**
+   * Size at which a segment file stops taking appends; it is deleted once every sink has all of its entries.
+   * Default 32 MiB.
+   */
+  segmentBytes?: number;
   logger?: Logger;
 }
 
@@ -134,33 +140,40 @@ async function listNames(dir: string, suffix: string): Promise<string[]> {
  *
  * Layout under `dir`:
  *
- * - `pending/<id>.cdr`: one file per entry, a JSON header line then the XML. Written to `tmp/`, fsynced,
- *   renamed into `pending/`, and `pending/` fsynced before {@link append} resolves.
+ * - `segments/<n>.seg`: the entries, appended to segment files with group commit: the CDRs that arrive while
+ *   one write + fdatasync is in progress are written and synced together by the next, and each
+ *   {@link append} resolves once its bytes are on stable storage. A segment is deleted when every sink has
+ *   all of its entries.
  * - `state/<sink>.done`: per sink, an append-only journal of the ids that sink has stored (fsynced per
- *   batch). An entry is removed once every sink has it.
+ *   batch).
  * - `dead/<sink>/<id>.xml` + `<id>.json`: entries a sink gave up on (its copy only; other sinks proceed).
  *   {@link replayDead} puts them back for that sink.
  * - `quarantine/<id>.body` + `<id>.reason.json`: request bodies that could not be decoded or parsed, raw.
+ * - `tmp/`: files being written (dead letters, quarantine, journal rewrites); emptied on open.
  *
- * Memory stays bounded: only entry names and per-sink done marks of pending entries are held, entries are
- * read one at a time when delivered.
+ * Memory stays bounded: an index of where each pending entry is (no XML) and per-sink done marks are held;
+ * entries are read one at a time when delivered.
  */
 export class CdrSpool extends TypedEmitter<SpoolEvents> {
   readonly dir: string;
   readonly fsync: boolean;
   private readonly logger: Logger;
   private readonly pendingDir: string;
+  private readonly segmentsDir: string;
+  private readonly segmentBytes: number;
   private readonly tmpDir: string;
   private readonly stateDir: string;
   private readonly deadDir: string;
   private readonly quarantineDir: string;
-  private readonly pendingSync: DirSyncer;
   private readonly stateSync: DirSyncer;
   private readonly quarantineSync: DirSyncer;
   private readonly deadSyncs = new Map<string, DirSyncer>();
   private readonly journals = new Map<string, Promise<SinkJournal>>();
   /** The done marks of each attached sink (the settled value of `journals`, readable synchronously). */
   private readonly doneSets = new Map<string, Set<string>>();
+  /** Where each pending entry is, in append order. */
+  private readonly index = new Map<string, LogLocation>();
+  private log!: SegmentLog;
   private closed = false;
 
   private constructor(options: CdrSpoolOptions) {
@@ -169,11 +182,13 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     this.fsync = options.fsync ?? true;
     this.logger = resolveLogger(options.logger, { component: 'cdr-spool' });
     this.pendingDir = join(this.dir, 'pending');
+    this.segmentsDir = join(this.dir, 'segments');
+    this.segmentBytes = options.segmentBytes ?? 32 * 1024 * 1024;
+    if (!(this.segmentBytes >= 1)) throw new RangeError('segmentBytes must be >= 1');
     this.tmpDir = join(this.dir, 'tmp');
     this.stateDir = join(this.dir, 'state');
     this.deadDir = join(this.dir, 'dead');
     this.quarantineDir = join(this.dir, 'quarantine');
-    this.pendingSync = new DirSyncer(this.pendingDir, this.fsync);
     this.stateSync = new DirSyncer(this.stateDir, this.fsync);
     this.quarantineSync = new DirSyncer(this.quarantineDir, this.fsync);
   }
@@ -182,13 +197,28 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
   static async open(options: CdrSpoolOptions): Promise<CdrSpool> {
     const spool = new CdrSpool(options);
     await mkdir(spool.dir, { recursive: true });
-    for (const d of [spool.pendingDir, spool.tmpDir, spool.stateDir, spool.deadDir, spool.quarantineDir]) {
+    for (const d of [spool.segmentsDir, spool.tmpDir, spool.stateDir, spool.deadDir, spool.quarantineDir]) {
       await mkdir(d, { recursive: true });
     }
     if (spool.fsync) await fsyncPath(spool.dir);
-    // A temp file is an append that never resolved: nobody was told it was stored.
+    // A temp file is a write that never resolved: nobody was told it was stored.
     await rm(spool.tmpDir, { recursive: true, force: true });
     await mkdir(spool.tmpDir, { recursive: true });
+    const { log, recovered } = await SegmentLog.open({
+      dir: spool.segmentsDir,
+      fsync: spool.fsync,
+      segmentBytes: spool.segmentBytes,
+      groupBytes: 8 * 1024 * 1024,
+      logger: spool.logger,
+      onReclaim: (ids) => spool.forgetMarks(ids),
+    });
+    spool.log = log;
+    for (const { id, location } of recovered) {
+      // The same id twice: a crash while moving a legacy entry in, after its copy was durable.
+      if (spool.index.has(id)) await log.release(location);
+      else spool.index.set(id, location);
+    }
+    await spool.moveLegacyEntries();
     return spool;
   }
 
@@ -204,8 +234,8 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
   }
 
   /**
-   * Stores a CDR durably and resolves with its id: the file is written, fsynced, renamed into `pending/` and
-   * the directory fsynced first. Then emits `append`.
+   * Stores a CDR durably and resolves with its id: its frame is written to the current segment and
+   * fdatasynced (together with the appends that arrived meanwhile) first. Then emits `append`.
    */
   async append(input: SpoolAppendInput): Promise<string> {
     this.assertOpen();
@@ -219,32 +249,40 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
       meta: input.meta ?? {},
       sinks: input.sinks ? [...input.sinks] : undefined,
     };
-    await writeDurably(
-      join(this.tmpDir, `${id}${ENTRY_EXT}`),
-      join(this.pendingDir, `${id}${ENTRY_EXT}`),
-      `${JSON.stringify(header)}\n${input.xml}`,
-      this.pendingSync,
-      this.fsync,
-    );
+    await this.store(header, input.xml);
     this.emit('append', { id, uuid: input.uuid, sinks: input.sinks, record: input.record });
     return id;
   }
 
-  /** Ids of the pending entries, oldest first. Only names are read. */
-  pending(): Promise<string[]> {
-    return listNames(this.pendingDir, ENTRY_EXT).then((ids) => ids.filter(isEntryId));
+  /**
+   * Ids of the pending entries, oldest first. After a restart this may include entries that every sink had
+   * already stored (their segment was not deleted yet): the journals say so, and the dispatcher removes them
+   * without writing them again.
+   */
+  async pending(): Promise<string[]> {
+    return [...this.index.keys()].sort();
   }
 
-  /** Reads one entry; `undefined` when it is gone (removed meanwhile). */
+  /** Number of pending entries. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  /**
+   * Reads one entry; `undefined` when it is gone (removed meanwhile). Rejects with a {@link CdrSpoolError}
+   * when the bytes read back do not match their checksum.
+   */
   async read(id: string): Promise<SpoolEntry | undefined> {
-    let text: string;
+    const location = this.index.get(id);
+    if (!location) return undefined;
+    let frame: { header: Buffer; body: Buffer };
     try {
-      text = await readFile(join(this.pendingDir, `${id}${ENTRY_EXT}`), 'utf8');
+      frame = await this.log.read(location);
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (err instanceof CorruptFrameError) throw new CdrSpoolError(`spool entry ${id}: ${err.message}`);
       throw err;
     }
-    return parseEntry(id, text);
+    return entryFrom(id, frame.header.toString('utf8'), frame.body.toString('utf8'));
   }
 
   /**
@@ -279,14 +317,15 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     return run;
   }
 
-  /** Removes an entry every sink has stored. Its done marks are forgotten. */
+  /**
+   * Removes an entry every sink has stored. Its done marks are kept until its segment is deleted, so that a
+   * restart before then still knows it was delivered.
+   */
   async remove(id: string): Promise<void> {
-    try {
-      await unlink(join(this.pendingDir, `${id}${ENTRY_EXT}`));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    for (const set of this.doneSets.values()) set.delete(id);
+    const location = this.index.get(id);
+    if (!location) return;
+    this.index.delete(id);
+    await this.log.release(location);
   }
 
   /**
@@ -421,13 +460,60 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
       await journal.chain;
       await journal.handle.close().catch(() => {});
     }
-    for (const sync of [this.pendingSync, this.stateSync, this.quarantineSync, ...this.deadSyncs.values()]) {
+    await this.log.close();
+    for (const sync of [this.stateSync, this.quarantineSync, ...this.deadSyncs.values()]) {
       await sync.close().catch(() => {});
     }
   }
 
   private assertOpen(): void {
     if (this.closed) throw new CdrSpoolError('the spool is closed');
+  }
+
+  private async store(header: SpoolEntryHeader, xml: string): Promise<void> {
+    let location: LogLocation;
+    try {
+      location = await this.log.append(
+        header.id,
+        Buffer.from(JSON.stringify(header), 'utf8'),
+        Buffer.from(xml, 'utf8'),
+      );
+    } catch (err) {
+      throw new CdrSpoolError(`could not store spool entry ${header.id}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    this.index.set(header.id, location);
+  }
+
+  /** The segments of these ids were deleted: their done marks are no longer needed. */
+  private forgetMarks(ids: readonly string[]): void {
+    for (const set of this.doneSets.values()) for (const id of ids) set.delete(id);
+  }
+
+  /**
+   * Spools written by earlier versions kept one file per entry in `pending/`: each is appended to the log
+   * under its own id (so the journals still apply), and its file deleted once the copy is durable.
+   */
+  private async moveLegacyEntries(): Promise<void> {
+    const ids = (await listNames(this.pendingDir, ENTRY_EXT)).filter(isEntryId);
+    for (let i = 0; i < ids.length; i += 64) {
+      await Promise.all(
+        ids.slice(i, i + 64).map(async (id) => {
+          const file = join(this.pendingDir, `${id}${ENTRY_EXT}`);
+          if (!this.index.has(id)) {
+            const text = await readFile(file, 'utf8');
+            const newline = text.indexOf('\n');
+            if (newline === -1) throw new CdrSpoolError(`spool entry ${id} has no header line`);
+            const { xml, ...header } = entryFrom(id, text.slice(0, newline), text.slice(newline + 1));
+            await this.store(header, xml);
+          }
+          await unlink(file);
+        }),
+      );
+    }
+    if (ids.length) this.logger.info({ entries: ids.length }, 'moved legacy pending/ entries into segments');
+    await rmdir(this.pendingDir).catch(() => {});
   }
 
   private journal(sink: string): Promise<SinkJournal> {
@@ -470,9 +556,9 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
   }
 
   private async compact(sink: string, journal: SinkJournal): Promise<void> {
-    // Removals must be durable before their marks disappear, or a crash could bring back an entry unmarked
-    // (harmless, it would only be delivered again, but avoidable).
-    await this.pendingSync.sync();
+    // Segment deletions must be durable before their marks disappear, or a crash could bring back an entry
+    // unmarked (harmless, it would only be delivered again, but avoidable).
+    await this.log.syncDirectory();
     await journal.handle.close();
     await this.rewriteJournal(sink, journal);
   }
@@ -501,12 +587,10 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
   }
 }
 
-function parseEntry(id: string, text: string): SpoolEntry {
-  const newline = text.indexOf('\n');
-  if (newline === -1) throw new CdrSpoolError(`spool entry ${id} has no header line`);
+function entryFrom(id: string, headerText: string, xml: string): SpoolEntry {
   let header: SpoolEntryHeader;
   try {
-    header = JSON.parse(text.slice(0, newline)) as SpoolEntryHeader;
+    header = JSON.parse(headerText) as SpoolEntryHeader;
   } catch (err) {
     throw new CdrSpoolError(`spool entry ${id} has a corrupt header`, { cause: err });
   }
@@ -517,6 +601,6 @@ function parseEntry(id: string, text: string): SpoolEntry {
     receivedAt: header.receivedAt,
     meta: header.meta ?? {},
     sinks: header.sinks,
-    xml: text.slice(newline + 1),
+    xml,
   };
 }
