@@ -1,12 +1,15 @@
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { open, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { Registry } from '@pbxkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileStream } from '../src/backends/file-stream.js';
+import { ChunkPool } from '../src/chunk-pool.js';
 import {
   createRecordingsHandler,
   LocalFsBackend,
   type ObjectInfo,
+  pump,
   type ReadOptions,
   type ResolvedRecording,
   type StorageBackend,
@@ -245,6 +248,35 @@ describe('createRecordingsHandler over real HTTP', () => {
     expect(performance.now() - started).toBeLessThan(5000);
     const aborted = await registry.getSingleMetric('pbxkit_storage_http_aborted_total')?.get();
     expect(aborted?.values.find((v) => v.labels.reason === 'idle_timeout')?.value).toBe(1);
+  });
+
+  it('file chunks go back to their pool once written: 40 MiB through a few 1 MiB slabs, byte for byte', async () => {
+    const t = await tempDir();
+    const bytes = randomBytes(40 * MiB);
+    await writeFile(`${t.dir}/f.bin`, bytes);
+    const serveWith = async (patchWrite: boolean) => {
+      const pool = new ChunkPool(MiB);
+      const server = await listen(async (_req, res) => {
+        if (patchWrite) {
+          // As a middleware that wraps write: it could keep the chunk, so the pool must not get it back.
+          const write = res.write.bind(res) as (chunk: Buffer, cb?: () => void) => boolean;
+          res.write = ((chunk: Buffer, cb?: () => void) => write(chunk, cb)) as typeof res.write;
+        }
+        res.writeHead(200, { 'Content-Length': bytes.length });
+        const fh = await open(`${t.dir}/f.bin`);
+        await pump(fileStream(fh, 0, bytes.length - 1, MiB, pool), res, 5000);
+        res.end();
+      });
+      const hash = createHash('sha256');
+      const r = await get(server.url, { keepBody: false, onChunk: (c) => hash.update(c) });
+      await server.close();
+      expect(r.complete).toBe(true);
+      expect(hash.digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+      return pool.allocated;
+    };
+    expect(await serveWith(false)).toBeLessThanOrEqual(4);
+    expect(await serveWith(true)).toBe(40);
+    await t.cleanup();
   });
 
   it('a client throttled to 2 MiB/s downloads a 100 MB recording completely (no total-time limit)', async () => {

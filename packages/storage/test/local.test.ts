@@ -98,6 +98,39 @@ describe('LocalFsBackend on a real file system', () => {
     await expect(backend.read('r.bin', { range: { start: 5, end: 4 } })).rejects.toThrow(StorageRangeError);
   });
 
+  it('reads in chunks of readChunkBytes, every byte in place, ranges across chunk borders', async () => {
+    const bytes = Buffer.from(Array.from({ length: 10_000 }, (_, i) => (i * 7) % 251));
+    await backend.write('c.bin', bytes);
+    const small = new LocalFsBackend({ root, readChunkBytes: 1024 });
+    const chunks: Buffer[] = [];
+    for await (const chunk of await small.read('c.bin')) chunks.push(chunk as Buffer);
+    expect(chunks.map((c) => c.length)).toEqual([...Array(9).fill(1024), 784]);
+    expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+    const part = Buffer.concat(
+      await (await small.read('c.bin', { range: { start: 1000, end: 3100 } })).toArray(),
+    );
+    expect(part.equals(bytes.subarray(1000, 3101))).toBe(true);
+  });
+
+  it('a file cut short while it is read errors the stream (no short clean end)', async () => {
+    await backend.write('t.bin', Buffer.alloc(64 * 1024, 1));
+    const stream = await new LocalFsBackend({ root, readChunkBytes: 16 * 1024 }).read('t.bin');
+    await writeFile(join(root, 't.bin'), Buffer.alloc(20 * 1024, 2)); // same inode, now 20 KiB
+    await expect(stream.toArray()).rejects.toThrow(/file ended at byte 20480, 45056 bytes early/);
+  });
+
+  it('an aborted read destroys the stream and closes the file', async () => {
+    await backend.write('a.bin', Buffer.alloc(256 * 1024, 1));
+    const controller = new AbortController();
+    const stream = await new LocalFsBackend({ root, readChunkBytes: 16 * 1024 }).read('a.bin', {
+      signal: controller.signal,
+    });
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    controller.abort();
+    await closed;
+    expect(stream.destroyed).toBe(true);
+  });
+
   it('refuses traversal: .., absolute paths, and symlinks that lead out of the root', async () => {
     await writeFile(join(dir, 'secret.txt'), 'secret');
     for (const key of ['../secret.txt', 'a/../../secret.txt', `${dir}/secret.txt`, '/etc/passwd', '..']) {

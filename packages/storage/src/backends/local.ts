@@ -24,6 +24,7 @@ import {
   StorageUnavailableError,
 } from '../errors.js';
 import { bodyStream } from './body.js';
+import { fileStream } from './file-stream.js';
 
 /** Options of {@link LocalFsBackend}. */
 export interface LocalFsBackendOptions {
@@ -103,7 +104,7 @@ export class LocalFsBackend implements StorageBackend {
         await fh.close();
         return Readable.from([]);
       }
-      const stream = fh.createReadStream({ start, end, highWaterMark: this.chunk, autoClose: true });
+      const stream = fileStream(fh, start, end, this.chunk);
       if (options.signal) {
         addAbortSignal(options.signal, stream);
       }

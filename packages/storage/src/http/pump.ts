@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { TimeoutError } from '@pbxkit/core';
+import { chunkReleaser } from '../chunk-pool.js';
 
 /** Why a {@link pump} stopped early. */
 export type PumpFailure = 'source_error' | 'idle_timeout' | 'client_closed';
@@ -42,8 +43,10 @@ export function pump(source: Readable, sink: Writable, idleMs: number): Promise<
         reject(err);
       } else resolve(bytes);
     };
-    // Small chunks (a proxied HTTP body arrives in socket-sized pieces) are gathered for one tick and go out in
-    // one writev; 1 MiB file chunks go out as they are.
+    // Chunks of a pooled source (a file, a peer's body) go back to it once written (see ChunkPool) and are
+    // written as they come: they are as large as the reads allow. Small chunks of other sources (an S3 body
+    // arrives in socket-sized pieces) are gathered for one tick and go out in one writev.
+    const release = chunkReleaser(source, sink);
     let corked = false;
     const uncork = (): void => {
       corked = false;
@@ -52,12 +55,17 @@ export function pump(source: Readable, sink: Writable, idleMs: number): Promise<
     const onData = (chunk: Buffer): void => {
       last = performance.now();
       bytes += chunk.length;
-      if (chunk.length < 256 * 1024 && !corked) {
+      if (!release && chunk.length < 256 * 1024 && !corked) {
         corked = true;
         sink.cork();
         setImmediate(uncork);
       }
-      if (!sink.write(chunk)) source.pause();
+      const written = release
+        ? sink.write(chunk, (err) => {
+            if (!err) release(chunk);
+          })
+        : sink.write(chunk);
+      if (!written) source.pause();
     };
     const onDrain = (): void => {
       last = performance.now();
