@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { Readable } from 'node:stream';
+import { ChunkPool, withChunkPool } from '../chunk-pool.js';
 
 /** The head of an HTTP/1.1 response read by {@link rawGet}. */
 export interface RawResponse {
@@ -10,6 +11,8 @@ export interface RawResponse {
 }
 
 const READ_BUFFER_BYTES = 1024 * 1024;
+/** A read gets at least this much of a slab; a smaller rest of the slab is left and a new one used. */
+const MIN_READ_BYTES = 64 * 1024;
 
 /**
  * A GET over a plain TCP connection (`Connection: close`) that reads the socket into a 1 MiB buffer (`onread`)
@@ -38,15 +41,18 @@ export function rawGet(
       body?.destroy(err);
       socket.destroy();
     };
+    // Each read goes into the free part of a pooled slab, and the body's chunks are views of it (no copy).
+    const pool = new ChunkPool(READ_BUFFER_BYTES);
     const socket = net.connect({
       host: url.hostname,
       port: Number(url.port || 80),
       onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+        buffer: () => pool.space(MIN_READ_BYTES, READ_BUFFER_BYTES),
         callback: (n: number, buf: Uint8Array): boolean => {
-          let chunk: Buffer = Buffer.from(buf.subarray(0, n)); // the read buffer is reused: copy
-          if (head) {
-            head = Buffer.concat([head, chunk]);
+          let chunk: Buffer;
+          if (!head) chunk = pool.commit(buf as Buffer, Math.min(n, remaining));
+          else {
+            head = Buffer.concat([head, buf.subarray(0, n)]); // a copy: this read space is used again
             const end = head.indexOf('\r\n\r\n');
             if (end < 0) {
               if (head.length > 64 * 1024) fail(new Error('response head too large'));
@@ -66,14 +72,17 @@ export function rawGet(
               return false;
             }
             remaining = Number(hdrs['content-length']);
-            body = new Readable({
-              highWaterMark: READ_BUFFER_BYTES,
-              read: () => socket.resume(),
-              destroy: (err, cb) => {
-                socket.destroy();
-                cb(err);
-              },
-            });
+            body = withChunkPool(
+              new Readable({
+                highWaterMark: READ_BUFFER_BYTES,
+                read: () => socket.resume(),
+                destroy: (err, cb) => {
+                  socket.destroy();
+                  cb(err);
+                },
+              }),
+              pool,
+            );
             settled = true;
             resolve({ status, headers: hdrs, body });
             if (remaining === 0) {
