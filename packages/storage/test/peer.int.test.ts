@@ -156,6 +156,19 @@ describe('peer proxy between two real instances on loopback', () => {
     expect(hash.digest('hex')).toBe(bigSha);
   });
 
+  it('stats on a kept-alive connection leave no idle-timeout listener behind', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 20; i++) await proxy.stat('d/11111111-0000-4000-8000-000000000001.wav');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   it('refuses forged, expired, replayed and unsigned requests with 401 (and counts them)', async () => {
     const path = '/_peer/objects/d/11111111-0000-4000-8000-000000000001.wav';
     const url = peerUrl.replace('/_peer', '') + path;

@@ -176,11 +176,20 @@ export class PeerProxyBackend implements StorageBackend {
         (res) => {
           const status = res.statusCode ?? 0;
           if (status === 200 || status === 206) {
-            // Idle timeout while the body streams: no byte for idleMs destroys the stream with an error.
-            res.socket.setTimeout(idleMs, () =>
-              res.destroy(new StorageUnavailableError(this.name, `no data for ${idleMs} ms`)),
-            );
-            res.once('end', () => res.socket?.setTimeout(0));
+            // Idle timeout while the body streams: no byte for idleMs destroys the stream with an error. The
+            // listener goes with the response (a kept-alive socket serves many).
+            const socket = res.socket;
+            const idle = (): void => {
+              res.destroy(new StorageUnavailableError(this.name, `no data for ${idleMs} ms`));
+            };
+            const done = (): void => {
+              socket.off('timeout', idle);
+              socket.setTimeout(0);
+            };
+            socket.setTimeout(idleMs);
+            socket.on('timeout', idle);
+            res.once('end', done);
+            res.once('close', done);
             resolve(res);
             return;
           }
