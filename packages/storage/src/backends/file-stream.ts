@@ -4,15 +4,16 @@ import { ChunkPool, withChunkPool } from '../chunk-pool.js';
 
 /**
  * Bytes `start` to `end` (inclusive) of an open file as a stream of chunks of `chunkBytes` (the last one
- * shorter), read one ahead, into a {@link ChunkPool}. Closes the file when it ends or is destroyed. A file that
- * ends before `end` (truncated while being read) errors the stream: never a short clean end.
+ * shorter), read one ahead, into a {@link ChunkPool} whose slabs are no larger than the range (a 64 KiB range
+ * does not allocate 1 MiB). Closes the file when it ends or is destroyed. A file that ends before `end`
+ * (truncated while being read) errors the stream: never a short clean end.
  */
 export function fileStream(
   fh: FileHandle,
   start: number,
   end: number,
   chunkBytes: number,
-  pool = new ChunkPool(chunkBytes),
+  pool = new ChunkPool(Math.min(chunkBytes, end + 1 - start)),
 ): Readable {
   let position = start;
   const stream: Readable = new Readable({
