@@ -1,7 +1,11 @@
 /**
  * `pnpm --filter @pbxkit/storage bench`: side by side in one run, on a 100 MB recording in the page cache:
- *   - the recordings handler vs a default `fs.createReadStream().pipe(res)` Node server (ratio; goal >= 2x)
- *   - a download through a peer vs a direct one (ratio; goal >= 0.8x)
+ *   - the recordings handler vs a default `fs.createReadStream().pipe(res)` Node server (ratio; goal >= 2x), and
+ *     vs a minimal loop over `fs.ReadStream` with 1 MiB reads (what its pooled reads replace)
+ *   - a download through a peer vs a direct one (ratio; goal >= 0.8x), and vs a relay with Node's http client
+ *     (what the raw peer reader replaces)
+ *   - the CPU time each download cost each process (servers, peer, client): on a small machine the processes
+ *     share the cores, so the CPU a path needs bounds its throughput
  *   - Range request latency (p50/p99 of 64 KiB ranges at random offsets)
  *   - archiver throughput to S3, when an S3 server is configured (PBXKIT_TEST_S3_* as set by
  *     scripts/with-test-services.sh): `bash scripts/with-test-services.sh pnpm --filter @pbxkit/storage bench`
@@ -10,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -57,6 +62,24 @@ function download(url: string, headers: Record<string, string> = {}): Promise<{ 
   });
 }
 
+/** CPU time (ms, user + system) a server process has used so far, from its `cpu` endpoint. */
+function cpuMs(url: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c;
+        });
+        res.on('end', () => {
+          const { user, system } = JSON.parse(text) as NodeJS.CpuUsage;
+          resolvePromise((user + system) / 1000);
+        });
+      })
+      .on('error', reject);
+  });
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
@@ -83,32 +106,54 @@ try {
   };
   const peerProcess = await start({ BENCH_ROLE: 'peer' });
   const frontProcess = await start({ BENCH_PEER_URL: peerProcess.urls.peer as string });
-  const urls = frontProcess.urls as { plain: string; raw: string; handler: string; peer: string };
+  const urls = frontProcess.urls as Record<'plain' | 'raw' | 'handler' | 'peer' | 'nodeHttp' | 'cpu', string>;
+  const peerCpu = peerProcess.urls.cpu as string;
   try {
-    const results: Record<string, number[]> = { plain: [], raw: [], handler: [], peer: [] };
-    for (const name of Object.keys(results))
-      await download(`${urls[name as keyof typeof urls]}/recordings/x`); // warm-up
+    const names = ['plain', 'raw', 'handler', 'peer', 'nodeHttp'] as const;
+    type Name = (typeof names)[number];
+    const results = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
+    /** CPU ms per download, per process: the server that answered (front), the peer, this client. */
+    const cpu = Object.fromEntries(
+      names.map((n) => [n, { front: [] as number[], peer: [] as number[], client: [] as number[] }]),
+    ) as Record<Name, Record<'front' | 'peer' | 'client', number[]>>;
+    for (const name of names) await download(`${urls[name]}/recordings/x`); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      for (const name of Object.keys(results)) {
-        const r = await download(`${urls[name as keyof typeof urls]}/recordings/x`);
+      for (const name of names) {
+        const [front0, peer0] = [await cpuMs(urls.cpu), await cpuMs(peerCpu)];
+        const client0 = process.cpuUsage();
+        const r = await download(`${urls[name]}/recordings/x`);
+        const client = process.cpuUsage(client0);
         if (r.bytes !== size) throw new Error(`${name}: got ${r.bytes} of ${size} bytes`);
-        (results[name] as number[]).push(size / MiB / (r.ms / 1000));
+        results[name].push(size / MiB / (r.ms / 1000));
+        cpu[name].client.push((client.user + client.system) / 1000);
+        cpu[name].front.push((await cpuMs(urls.cpu)) - front0);
+        cpu[name].peer.push((await cpuMs(peerCpu)) - peer0);
       }
     }
-    const mbs = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])) as Record<
-      string,
-      number
-    >;
-    console.log(`\n${MB} MiB recording in the page cache, ${ROUNDS} rounds, median throughput (MiB/s):`);
-    console.log(`  fs.createReadStream().pipe(res) (Node defaults)  ${mbs.plain?.toFixed(0)}`);
-    console.log(`  raw 1 MiB loop                                    ${mbs.raw?.toFixed(0)}`);
-    console.log(`  createRecordingsHandler (LocalFsBackend)          ${mbs.handler?.toFixed(0)}`);
-    console.log(`  through a peer (PeerProxyBackend → peer handler)  ${mbs.peer?.toFixed(0)}`);
+    const mbs = Object.fromEntries(names.map((n) => [n, median(results[n])])) as Record<Name, number>;
+    const ms = (name: Name, who: 'front' | 'peer' | 'client') => median(cpu[name][who]);
+    const cpuText = (name: Name) =>
+      ms(name, 'peer') > 0.2 * ms(name, 'front')
+        ? `CPU ms: front ${ms(name, 'front').toFixed(0)} + peer ${ms(name, 'peer').toFixed(0)} + client ${ms(name, 'client').toFixed(0)}`
+        : `CPU ms: server ${ms(name, 'front').toFixed(0)} + client ${ms(name, 'client').toFixed(0)}`;
+    const line = (label: string, name: Name) =>
+      console.log(`  ${label.padEnd(52)} ${mbs[name].toFixed(0).padStart(5)}   ${cpuText(name)}`);
     console.log(
-      `  ratio handler / default pipe: ${((mbs.handler as number) / (mbs.plain as number)).toFixed(2)}x  (goal >= 2x)`,
+      `\n${MB} MiB recording in the page cache, ${ROUNDS} rounds, medians: throughput (MiB/s), CPU per download:`,
     );
+    line('fs.createReadStream().pipe(res) (Node defaults)', 'plain');
+    line('fs.ReadStream, 1 MiB reads, write loop', 'raw');
+    line('createRecordingsHandler (LocalFsBackend)', 'handler');
+    line('through a peer (PeerProxyBackend → peer handler)', 'peer');
+    line('through a peer with http.get(peer).pipe(res)', 'nodeHttp');
+    const ratio = (a: Name, b: Name) => (mbs[a] / mbs[b]).toFixed(2);
+    console.log(`  ratio handler / default pipe: ${ratio('handler', 'plain')}x  (goal >= 2x)`);
+    console.log(`  ratio handler / ReadStream 1 MiB loop: ${ratio('handler', 'raw')}x`);
+    console.log(`  ratio peer / direct:           ${ratio('peer', 'handler')}x  (goal >= 0.8x)`);
+    console.log(`  ratio peer / http.get relay:   ${ratio('peer', 'nodeHttp')}x`);
+    const total = (name: Name) => ms(name, 'front') + ms(name, 'peer') + ms(name, 'client');
     console.log(
-      `  ratio peer / direct:           ${((mbs.peer as number) / (mbs.handler as number)).toFixed(2)}x  (goal >= 0.8x)`,
+      `  CPU of all processes per download: direct ${total('handler').toFixed(0)} ms, through the peer ${total('peer').toFixed(0)} ms (${(total('peer') / total('handler')).toFixed(2)}x)`,
     );
 
     const latencies: number[] = [];
