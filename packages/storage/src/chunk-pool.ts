@@ -2,9 +2,19 @@ import { OutgoingMessage } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 
 /**
+ * Slabs start on a page boundary. glibc (and musl) place a large block 16 bytes past one, and on the AMD EPYC
+ * benchmark machine the kernel's copy from the page cache (whose pages start on a boundary) into memory 8 to 24
+ * bytes past a boundary ran 4-6x slower than into memory elsewhere: 45-70 ms instead of 10-12 ms per 100 MiB
+ * read into one reused 1 MiB buffer (`bench/read-alignment.ts`). A block from the heap (smaller ones, or once
+ * glibc raised its mmap threshold) starts anywhere; then the slab does too, as any buffer would.
+ */
+const PAGE = 4096;
+const MALLOC_HEADER = 16;
+
+/**
  * Read buffers that are used again once the HTTP response has written them, instead of a fresh 1 MiB allocation
- * per read: a served file then goes through the same one or two cache-warm megabytes, which cost the server
- * about a quarter less CPU than fresh buffers (`bench/run.ts` compares both).
+ * per read: a served file goes through the same two or three slabs (`bench/run.ts` compares the handler with a
+ * loop over `fs.ReadStream`, which allocates a buffer per read). Slabs are never shared between streams.
  *
  * A producer ({@link LocalFsBackend}'s read stream, the peer reader) reads into {@link ChunkPool.space}, hands
  * out {@link ChunkPool.commit}'s chunk, and attaches the pool to its stream with {@link withChunkPool}. Chunks
@@ -24,6 +34,8 @@ export class ChunkPool {
   private readonly refs = new WeakMap<ArrayBufferLike, number>();
   /** The chunks themselves: a chunk is released once, and only a chunk of this pool. */
   private readonly out = new WeakSet<Buffer>();
+  /** The slabs, by their memory. */
+  private readonly slabs = new WeakMap<ArrayBufferLike, Buffer>();
 
   /**
    * @param slabBytes size of a slab (the largest read)
@@ -45,6 +57,7 @@ export class ChunkPool {
     if (!this.current || this.current.length - this.used < want) {
       this.retire();
       this.current = this.free.pop() ?? this.allocate();
+      this.slabs.set(this.current.buffer, this.current);
       this.used = 0;
     }
     return this.current.subarray(this.used, Math.min(this.current.length, this.used + Math.max(want, max)));
@@ -53,7 +66,10 @@ export class ChunkPool {
   /** `n` bytes were read into `space` (from {@link space}): the chunk to hand out, a view, not a copy. */
   commit(space: Buffer, n: number): Buffer {
     const chunk = space.subarray(0, n);
-    if (space.buffer === this.current?.buffer) this.used = Math.max(this.used, space.byteOffset + n);
+    const current = this.current;
+    if (space.buffer === current?.buffer) {
+      this.used = Math.max(this.used, space.byteOffset - current.byteOffset + n);
+    }
     this.refs.set(space.buffer, (this.refs.get(space.buffer) ?? 0) + 1);
     this.out.add(chunk);
     return chunk;
@@ -64,14 +80,14 @@ export class ChunkPool {
     if (!this.out.delete(chunk)) return;
     const left = (this.refs.get(chunk.buffer) ?? 1) - 1;
     this.refs.set(chunk.buffer, left);
-    if (left === 0 && this.current?.buffer !== chunk.buffer && this.free.length < this.keepFree) {
-      this.free.push(Buffer.from(chunk.buffer, 0, this.slabBytes));
-    }
+    const slab = this.slabs.get(chunk.buffer);
+    if (left === 0 && slab && slab !== this.current && this.free.length < this.keepFree) this.free.push(slab);
   }
 
   private allocate(): Buffer {
     this.allocated++;
-    return Buffer.allocUnsafeSlow(this.slabBytes);
+    const block = Buffer.allocUnsafeSlow(this.slabBytes + PAGE);
+    return block.subarray(PAGE - MALLOC_HEADER, PAGE - MALLOC_HEADER + this.slabBytes);
   }
 
   /** The current slab is left behind: reused at once when none of its chunks is out. */

@@ -55,7 +55,7 @@ describe('ChunkPool', () => {
     const b = read(pool, 'bbbb', 4);
     pool.release(a);
     pool.release(a); // would otherwise count b as released
-    pool.release(Buffer.from(a.buffer, 4, 4)); // b's bytes, but not the chunk that was handed out
+    pool.release(Buffer.from(b.buffer, b.byteOffset, b.length)); // b's bytes, not the chunk handed out
     pool.release(Buffer.alloc(8));
     const c = read(pool, 'cccccccc');
     expect(c.buffer).not.toBe(b.buffer);
