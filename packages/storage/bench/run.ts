@@ -9,7 +9,8 @@
  *   - Range request latency (p50/p99 of 64 KiB ranges at random offsets)
  *   - archiver throughput to S3, when an S3 server is configured (PBXKIT_TEST_S3_* as set by
  *     scripts/with-test-services.sh): `bash scripts/with-test-services.sh pnpm --filter @pbxkit/storage bench`
- * Servers run in a child process; the client here. BENCH_MB (default 100) and BENCH_ROUNDS (default 5) adjust it.
+ * Each server runs in a child process of its own (bench/servers.ts), so that none pays for another's garbage
+ * collection; the client runs here. BENCH_MB (default 100) and BENCH_ROUNDS (default 5) adjust it.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -95,71 +96,83 @@ try {
   await readFile(file); // into the page cache
   const size = MB * MiB;
 
-  const start = async (env: Record<string, string>) => {
+  const start = async (role: string, env: Record<string, string> = {}) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers.ts')], {
       cwd: resolve(here, '..'),
-      env: { ...process.env, BENCH_FILE: file, TSX_TSCONFIG_PATH: join(here, 'tsconfig.json'), ...env },
+      env: {
+        ...process.env,
+        BENCH_FILE: file,
+        BENCH_ROLE: role,
+        TSX_TSCONFIG_PATH: join(here, 'tsconfig.json'),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const line = await new Promise<string>((ok) => createInterface({ input: child.stdout }).once('line', ok));
-    return { child, urls: JSON.parse(line) as Record<string, string> };
+    return { child, ...(JSON.parse(line) as { url: string; cpu: string }) };
   };
-  const peerProcess = await start({ BENCH_ROLE: 'peer' });
-  const frontProcess = await start({ BENCH_PEER_URL: peerProcess.urls.peer as string });
-  const urls = frontProcess.urls as Record<'plain' | 'raw' | 'handler' | 'peer' | 'nodeHttp' | 'cpu', string>;
-  const peerCpu = peerProcess.urls.cpu as string;
+  // Each server in a process of its own; the peer first (the front and the http.get relay need its URL).
+  const peer = await start('peer');
+  const names = ['plain', 'raw', 'handler', 'front', 'nodeHttp'] as const;
+  type Name = (typeof names)[number];
+  const servers = Object.fromEntries(
+    await Promise.all(names.map(async (n) => [n, await start(n, { BENCH_PEER_URL: peer.url })] as const)),
+  ) as Record<Name, Awaited<ReturnType<typeof start>>>;
   try {
-    const names = ['plain', 'raw', 'handler', 'peer', 'nodeHttp'] as const;
-    type Name = (typeof names)[number];
     const results = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
-    /** CPU ms per download, per process: the server that answered (front), the peer, this client. */
+    /** CPU ms per download, per process: the server that answered, the peer, this client. */
     const cpu = Object.fromEntries(
-      names.map((n) => [n, { front: [] as number[], peer: [] as number[], client: [] as number[] }]),
-    ) as Record<Name, Record<'front' | 'peer' | 'client', number[]>>;
-    for (const name of names) await download(`${urls[name]}/recordings/x`); // warm-up
+      names.map((n) => [n, { server: [] as number[], peer: [] as number[], client: [] as number[] }]),
+    ) as Record<Name, Record<'server' | 'peer' | 'client', number[]>>;
+    for (const name of names) await download(`${servers[name].url}/recordings/x`); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of names) {
-        const [front0, peer0] = [await cpuMs(urls.cpu), await cpuMs(peerCpu)];
+        const [server0, peer0] = [await cpuMs(servers[name].cpu), await cpuMs(peer.cpu)];
         const client0 = process.cpuUsage();
-        const r = await download(`${urls[name]}/recordings/x`);
+        const r = await download(`${servers[name].url}/recordings/x`);
         const client = process.cpuUsage(client0);
         if (r.bytes !== size) throw new Error(`${name}: got ${r.bytes} of ${size} bytes`);
         results[name].push(size / MiB / (r.ms / 1000));
         cpu[name].client.push((client.user + client.system) / 1000);
-        cpu[name].front.push((await cpuMs(urls.cpu)) - front0);
-        cpu[name].peer.push((await cpuMs(peerCpu)) - peer0);
+        cpu[name].server.push((await cpuMs(servers[name].cpu)) - server0);
+        cpu[name].peer.push((await cpuMs(peer.cpu)) - peer0);
       }
     }
     const mbs = Object.fromEntries(names.map((n) => [n, median(results[n])])) as Record<Name, number>;
-    const ms = (name: Name, who: 'front' | 'peer' | 'client') => median(cpu[name][who]);
-    const cpuText = (name: Name) =>
-      ms(name, 'peer') > 0.2 * ms(name, 'front')
-        ? `CPU ms: front ${ms(name, 'front').toFixed(0)} + peer ${ms(name, 'peer').toFixed(0)} + client ${ms(name, 'client').toFixed(0)}`
-        : `CPU ms: server ${ms(name, 'front').toFixed(0)} + client ${ms(name, 'client').toFixed(0)}`;
-    const line = (label: string, name: Name) =>
-      console.log(`  ${label.padEnd(52)} ${mbs[name].toFixed(0).padStart(5)}   ${cpuText(name)}`);
+    const ms = (name: Name, who: 'server' | 'peer' | 'client') => median(cpu[name][who]).toFixed(0);
+    const line = (label: string, name: Name, viaPeer = false) =>
+      console.log(
+        `  ${label.padEnd(52)} ${mbs[name].toFixed(0).padStart(5)}   ${
+          viaPeer
+            ? `front ${ms(name, 'server')} + peer ${ms(name, 'peer')} + client ${ms(name, 'client')}`
+            : `server ${ms(name, 'server')} + client ${ms(name, 'client')}`
+        }`,
+      );
     console.log(
-      `\n${MB} MiB recording in the page cache, ${ROUNDS} rounds, medians: throughput (MiB/s), CPU per download:`,
+      `\n${MB} MiB recording in the page cache, ${ROUNDS} rounds, medians of throughput (MiB/s) and of the CPU time (ms) each download cost each process:`,
     );
     line('fs.createReadStream().pipe(res) (Node defaults)', 'plain');
     line('fs.ReadStream, 1 MiB reads, write loop', 'raw');
     line('createRecordingsHandler (LocalFsBackend)', 'handler');
-    line('through a peer (PeerProxyBackend → peer handler)', 'peer');
-    line('through a peer with http.get(peer).pipe(res)', 'nodeHttp');
+    line('through a peer (PeerProxyBackend → peer handler)', 'front', true);
+    line('through a peer with http.get(peer).pipe(res)', 'nodeHttp', true);
     const ratio = (a: Name, b: Name) => (mbs[a] / mbs[b]).toFixed(2);
     console.log(`  ratio handler / default pipe: ${ratio('handler', 'plain')}x  (goal >= 2x)`);
     console.log(`  ratio handler / ReadStream 1 MiB loop: ${ratio('handler', 'raw')}x`);
-    console.log(`  ratio peer / direct:           ${ratio('peer', 'handler')}x  (goal >= 0.8x)`);
-    console.log(`  ratio peer / http.get relay:   ${ratio('peer', 'nodeHttp')}x`);
-    const total = (name: Name) => ms(name, 'front') + ms(name, 'peer') + ms(name, 'client');
+    console.log(`  ratio peer / direct:           ${ratio('front', 'handler')}x  (goal >= 0.8x)`);
+    console.log(`  ratio peer / http.get relay:   ${ratio('front', 'nodeHttp')}x`);
+    const total = (name: Name) =>
+      median(cpu[name].server) + median(cpu[name].peer) + median(cpu[name].client);
     console.log(
-      `  CPU of all processes per download: direct ${total('handler').toFixed(0)} ms, through the peer ${total('peer').toFixed(0)} ms (${(total('peer') / total('handler')).toFixed(2)}x)`,
+      `  CPU of all processes per download: direct ${total('handler').toFixed(0)} ms, through the peer ${total('front').toFixed(0)} ms (${(total('front') / total('handler')).toFixed(2)}x)`,
     );
 
     const latencies: number[] = [];
     for (let i = 0; i < 300; i++) {
       const start = Math.floor(Math.random() * (size - 65536));
-      const r = await download(`${urls.handler}/recordings/x`, { Range: `bytes=${start}-${start + 65535}` });
+      const r = await download(`${servers.handler.url}/recordings/x`, {
+        Range: `bytes=${start}-${start + 65535}`,
+      });
       if (r.bytes !== 65536) throw new Error(`range: got ${r.bytes} bytes`);
       latencies.push(r.ms);
     }
@@ -167,8 +180,7 @@ try {
       `  Range 64 KiB at random offsets (new connection each): p50 ${pct(latencies, 0.5).toFixed(2)} ms, p99 ${pct(latencies, 0.99).toFixed(2)} ms`,
     );
   } finally {
-    frontProcess.child.kill();
-    peerProcess.child.kill();
+    for (const server of [peer, ...Object.values(servers)]) server.child.kill();
   }
 
   const endpoint = process.env.PBXKIT_TEST_S3_ENDPOINT;

@@ -1,15 +1,15 @@
 /**
- * The servers the benchmark downloads from, in a process of their own (so that the client does not share their
- * event loop). Prints one JSON line with their URLs, then serves until killed.
- *   plain    fs.createReadStream(file).pipe(res): Node's defaults (64 KiB reads), as most Node servers do
- *   raw      a minimal loop over fs.ReadStream with 1 MiB reads (a fresh buffer per read): the reference for the
- *            handler's pooled reads (ChunkPool), which replace fs.ReadStream
- *   handler  createRecordingsHandler over LocalFsBackend (1 MiB reads into pooled slabs)
- *   peer     createRecordingsHandler over PeerProxyBackend → createPeerHandler over LocalFsBackend (the peer in a
- *            second process: BENCH_ROLE=peer)
- *   nodeHttp the same signed request to the peer with Node's http client, piped into the response: the reference
- *            for PeerProxyBackend's raw reader (peer/raw-get.ts), which replaces it
- *   cpu      this process's CPU time so far (process.cpuUsage(), JSON), to charge each download its CPU
+ * One server the benchmark downloads from, in a process of its own (BENCH_ROLE): the client does not share its
+ * event loop, and no server pays for another's garbage. Prints one JSON line, `{ url, cpu }`, then serves until
+ * killed; `cpu` answers the process's CPU time so far (process.cpuUsage(), µs), to charge each download its CPU.
+ *   plain     fs.createReadStream(file).pipe(res): Node's defaults (64 KiB reads), as most Node servers do
+ *   raw       a minimal loop over fs.ReadStream with 1 MiB reads (a fresh buffer per read): the reference for the
+ *             handler's pooled reads (ChunkPool), which replace fs.ReadStream
+ *   handler   createRecordingsHandler over LocalFsBackend (1 MiB reads into pooled slabs)
+ *   peer      createPeerHandler over LocalFsBackend: the other instance (as another machine would be)
+ *   front     createRecordingsHandler over PeerProxyBackend → the peer (BENCH_PEER_URL)
+ *   nodeHttp  the same signed request to the peer with Node's http client, piped into the response: the
+ *             reference for PeerProxyBackend's raw reader (peer/raw-get.ts), which replaces it
  */
 import { createReadStream, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -40,22 +40,14 @@ async function serve(handler: http.RequestListener): Promise<string> {
 
 const local = new LocalFsBackend({ root: dirname(file) });
 const key = basename(file);
+const peerUrl = `${process.env.BENCH_PEER_URL}/_peer`;
 
-if (process.env.BENCH_ROLE === 'peer') {
-  // The peer instance: a process of its own, as another machine would be.
-  const peerHandler = createPeerHandler({ backend: local, secret });
-  const peerUrl = await serve((req, res) => void peerHandler(req, res));
-  process.stdout.write(`${JSON.stringify({ peer: peerUrl, cpu: await serve(cpu) })}\n`);
-} else {
-  await front();
-}
-
-async function front(): Promise<void> {
-  const plain = await serve((_req, res) => {
+const roles: Record<string, () => http.RequestListener> = {
+  plain: () => (_req, res) => {
     res.writeHead(200, { 'Content-Length': size, 'Content-Type': 'audio/wav' });
     createReadStream(file).pipe(res);
-  });
-  const raw = await serve(async (_req, res) => {
+  },
+  raw: () => async (_req, res) => {
     res.writeHead(200, { 'Content-Length': size });
     const s = (await open(file)).createReadStream({ highWaterMark: 1024 * 1024 });
     s.on('data', (c) => {
@@ -65,26 +57,33 @@ async function front(): Promise<void> {
       }
     });
     s.on('end', () => res.end());
-  });
-  const handler = createRecordingsHandler({ source: async () => ({ backend: local, key }) });
-  const direct = await serve((req, res) => void handler(req, res));
-  const proxy = new PeerProxyBackend({
-    instanceId: 'b',
-    endpoint: `${process.env.BENCH_PEER_URL}/_peer`,
-    secret,
-  });
-  const front = createRecordingsHandler({ source: async () => ({ backend: proxy, key }) });
-  const viaPeer = await serve((req, res) => void front(req, res));
-  const peerBase = new URL(`${process.env.BENCH_PEER_URL}/_peer/objects/${encodeURIComponent(key)}`);
-  const nodeHttp = await serve((_req, res) => {
-    const headers = signRequest(secret, { method: 'GET', path: peerBase.pathname });
-    http.get(peerBase, { headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, { 'Content-Length': up.headers['content-length'] ?? 0 });
-      up.pipe(res);
-    });
-  });
+  },
+  handler: () => {
+    const handler = createRecordingsHandler({ source: async () => ({ backend: local, key }) });
+    return (req, res) => void handler(req, res);
+  },
+  peer: () => {
+    const peerHandler = createPeerHandler({ backend: local, secret });
+    return (req, res) => void peerHandler(req, res);
+  },
+  front: () => {
+    const proxy = new PeerProxyBackend({ instanceId: 'b', endpoint: peerUrl, secret });
+    const front = createRecordingsHandler({ source: async () => ({ backend: proxy, key }) });
+    return (req, res) => void front(req, res);
+  },
+  nodeHttp: () => {
+    const object = new URL(`${peerUrl}/objects/${encodeURIComponent(key)}`);
+    return (_req, res) => {
+      const headers = signRequest(secret, { method: 'GET', path: object.pathname });
+      http.get(object, { headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, { 'Content-Length': up.headers['content-length'] ?? 0 });
+        up.pipe(res);
+      });
+    };
+  },
+};
 
-  process.stdout.write(
-    `${JSON.stringify({ plain, raw, handler: direct, peer: viaPeer, nodeHttp, cpu: await serve(cpu) })}\n`,
-  );
-}
+const role = roles[process.env.BENCH_ROLE ?? ''];
+if (!role) throw new Error(`BENCH_ROLE must be one of ${Object.keys(roles).join(', ')}`);
+const url = await serve(role());
+process.stdout.write(`${JSON.stringify({ url, cpu: await serve(cpu) })}\n`);
