@@ -58,6 +58,7 @@ export {
 } from './sinks/mongo-document.js';
 export { PostgresCdrSink, type PostgresCdrSinkOptions, type PostgresTarget } from './sinks/postgres.js';
 export { pgClient, pgliteClient, type SqlClient } from './sinks/sql-client.js';
+export { type InspectedEntry, inspectSpool, type SpoolReport } from './spool/inspect.js';
 export {
   CdrSpool,
   CdrSpoolError,

@@ -6,17 +6,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl } from '../../../scripts/test-env.js';
 import { decodeCdrBody, parseCdr, runCli } from '../src/index.js';
+import { cliIo as io } from './dispatch-helpers.js';
 import { cdrDocuments, freeswitchUrlEncode } from './fixtures.js';
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
 
 /** A directory as FreeSWITCH leaves it: log-dir XML, err-log files in each encoding, one broken file. */
 async function cdrDirectory(): Promise<{ dir: string; uuids: string[] }> {

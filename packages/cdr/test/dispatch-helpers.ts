@@ -160,3 +160,14 @@ export class FileStoreSink implements CdrSink {
     return JSON.parse(readFileSync(join(dir, 'rows', uuid), 'utf8'));
   }
 }
+
+/** Captures what `runCli` writes. */
+export function cliIo() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}

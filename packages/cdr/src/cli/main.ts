@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { CdrSink } from '../sink.js';
 import { MongoCdrSink } from '../sinks/mongo.js';
 import { PostgresCdrSink } from '../sinks/postgres.js';
+import { inspectSpool, type SpoolReport } from '../spool/inspect.js';
 import { collectCdrFiles } from './files.js';
 import { deliverFiles, type FileRunSummary } from './run-files.js';
 
@@ -14,10 +15,14 @@ export interface CliIo {
 const USAGE = `usage:
   pbxkit-cdr import <files|dirs...> --into <postgres://...|pglite:<dir>|mongodb://...> [--concurrency N] [--move-done DIR]
   pbxkit-cdr repush <files|dirs...> --to <http(s)://...> [--user U --password P] [--format form|xml|text-xml] [--concurrency N] [--move-done DIR]
+  pbxkit-cdr spool <spool-dir> [--export DIR [--all]] [--json]
 
 Reads FreeSWITCH CDR files: log-dir files (raw XML) and err-log-dir files (URL-encoded or base64, as
 mod_xml_cdr wrote them), sniffing each. Safe to run twice: the stores are idempotent by call uuid.
-'import' creates the v_xml_cdr table when it is missing. Exits 1 and lists the files that failed.`;
+'import' creates the v_xml_cdr table when it is missing. Exits 1 and lists the files that failed.
+'spool' reads a receiver's spool without changing it (safe while the service runs): segments, entries, what
+each sink still lacks, dead letters, quarantined bodies; --export writes the CDRs some sink lacks (all with
+--all) as <uuid>.cdr.xml files that 'import' and 'repush' take.`;
 
 /** Opens the store named by an `--into` URL. */
 export async function openStore(into: string): Promise<CdrSink> {
@@ -71,6 +76,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         format: { type: 'string' },
         concurrency: { type: 'string' },
         'move-done': { type: 'string' },
+        export: { type: 'string' },
+        all: { type: 'boolean' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -88,6 +96,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`no files or directories given\n${USAGE}\n`);
     return 2;
   }
+  if (command === 'spool') return spoolCommand(paths, values, io);
   let sink: CdrSink;
   try {
     if (command === 'import' && typeof values.into === 'string') sink = await openStore(values.into);
@@ -133,4 +142,48 @@ async function openForwarder(values: Record<string, string | boolean | undefined
         ? { username: values.user, password: String(values.password ?? '') }
         : undefined,
   });
+}
+
+async function spoolCommand(
+  paths: string[],
+  values: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  if (paths.length !== 1) {
+    io.stderr.write(`spool takes one spool directory\n${USAGE}\n`);
+    return 2;
+  }
+  let report: SpoolReport;
+  try {
+    report = await inspectSpool(paths[0] as string, {
+      exportTo: typeof values.export === 'string' ? values.export : undefined,
+      all: values.all === true,
+    });
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n`);
+    return 1;
+  }
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return 0;
+  }
+  const mib = (report.segments.reduce((n, s) => n + s.bytes, 0) / 1024 / 1024).toFixed(1);
+  const lines = [
+    `spool ${report.dir}: ${report.segments.length} segment(s), ${mib} MiB, ${report.entries.length} entries`,
+    `sinks (journals): ${report.sinks.join(', ') || 'none yet'}`,
+    ...report.sinks.map((s) => `  ${s}: ${report.waiting[s]} not stored yet`),
+    `dead letters: ${
+      Object.entries(report.deadLetters)
+        .map(([s, n]) => `${s} ${n}`)
+        .join(', ') || 'none'
+    }`,
+    `quarantined bodies: ${report.quarantined}`,
+    ...report.segments
+      .filter((s) => s.tornTail)
+      .map((s) => `  ${s.name}: ignored bytes after its last complete frame (${s.tornTail})`),
+  ];
+  if (typeof values.export === 'string')
+    lines.push(`exported ${report.exported} CDR file(s) to ${values.export}`);
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
 }

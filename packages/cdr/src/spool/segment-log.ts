@@ -327,57 +327,112 @@ export class SegmentLog {
   }
 
   private async scan(segment: Segment, verify: boolean): Promise<RecoveredEntry[]> {
+    const scanned = await scanSegmentFile(segment.path, verify);
     const found: RecoveredEntry[] = [];
-    const handle = await open(segment.path, constants.O_RDONLY);
-    try {
-      const fileBytes = (await handle.stat()).size;
-      let offset = 0;
-      let problem: string | undefined;
-      while (offset < fileBytes) {
-        const head = await readFully(handle, Math.min(SCAN_READ_BYTES, fileBytes - offset), offset);
-        const prefix = readPrefix(head, offset, fileBytes);
-        if (!prefix.ok) {
-          problem = prefix.reason;
-          break;
-        }
-        const { headerBytes, bodyBytes, crc, frameBytes } = prefix;
-        const rest = verify ? headerBytes + bodyBytes : headerBytes;
-        const bytes =
-          PREFIX_BYTES + rest <= head.length
-            ? head.subarray(PREFIX_BYTES, PREFIX_BYTES + rest)
-            : await readFully(handle, rest, offset + PREFIX_BYTES);
-        const header = Buffer.from(bytes.subarray(0, headerBytes));
-        if (verify && !frameIntact(crc, header, bytes.subarray(headerBytes))) {
-          problem = 'checksum mismatch';
-          break;
-        }
-        let id: unknown;
-        try {
-          id = (JSON.parse(header.toString('utf8')) as { id?: unknown }).id;
-        } catch {
-          problem = 'unreadable header';
-          break;
-        }
-        if (typeof id !== 'string') {
-          problem = 'header without an id';
-          break;
-        }
-        found.push({ id, header, location: { segment, offset, headerBytes, bodyBytes, crc } });
-        segment.ids.push(id);
-        segment.live++;
-        offset += frameBytes;
-      }
-      segment.size = offset;
-      if (problem) {
-        // Bytes after the last complete frame: an append that was never acknowledged.
-        this.options.logger.warn(
-          { path: segment.path, offset, ignoredBytes: fileBytes - offset, reason: problem },
-          'spool segment ends with an incomplete frame (an unacknowledged write cut by a crash): ignored',
-        );
-      }
-    } finally {
-      await handle.close();
+    for (const frame of scanned.frames) {
+      const { id, header, ...where } = frame;
+      found.push({ id, header, location: { segment, ...where } });
+      segment.ids.push(id);
+      segment.live++;
+    }
+    segment.size = scanned.validBytes;
+    if (scanned.problem) {
+      // Bytes after the last complete frame: an append that was never acknowledged.
+      this.options.logger.warn(
+        {
+          path: segment.path,
+          offset: scanned.validBytes,
+          ignoredBytes: scanned.fileBytes - scanned.validBytes,
+          reason: scanned.problem,
+        },
+        'spool segment ends with an incomplete frame (an unacknowledged write cut by a crash): ignored',
+      );
     }
     return found;
+  }
+}
+
+/** A frame found by {@link scanSegmentFile}. */
+export interface ScannedFrame {
+  id: string;
+  /** The header's JSON bytes. */
+  header: Buffer;
+  offset: number;
+  headerBytes: number;
+  bodyBytes: number;
+  crc: number;
+}
+
+/** What {@link scanSegmentFile} read. */
+export interface SegmentScan {
+  frames: ScannedFrame[];
+  fileBytes: number;
+  /** Bytes up to the end of the last complete frame. */
+  validBytes: number;
+  /** Why the bytes after `validBytes` were not a frame (a torn tail), if there are any. */
+  problem: string | undefined;
+}
+
+/**
+ * Reads the frames of a segment file without changing it, up to the first bytes that are not a complete frame.
+ * `verify` also reads every body and checks its CRC (otherwise only prefixes and headers are read).
+ */
+export async function scanSegmentFile(path: string, verify: boolean): Promise<SegmentScan> {
+  const frames: ScannedFrame[] = [];
+  const handle = await open(path, constants.O_RDONLY);
+  try {
+    const fileBytes = (await handle.stat()).size;
+    let offset = 0;
+    let problem: string | undefined;
+    while (offset < fileBytes) {
+      const head = await readFully(handle, Math.min(SCAN_READ_BYTES, fileBytes - offset), offset);
+      const prefix = readPrefix(head, offset, fileBytes);
+      if (!prefix.ok) {
+        problem = prefix.reason;
+        break;
+      }
+      const { headerBytes, bodyBytes, crc, frameBytes } = prefix;
+      const rest = verify ? headerBytes + bodyBytes : headerBytes;
+      const bytes =
+        PREFIX_BYTES + rest <= head.length
+          ? head.subarray(PREFIX_BYTES, PREFIX_BYTES + rest)
+          : await readFully(handle, rest, offset + PREFIX_BYTES);
+      const header = Buffer.from(bytes.subarray(0, headerBytes));
+      if (verify && !frameIntact(crc, header, bytes.subarray(headerBytes))) {
+        problem = 'checksum mismatch';
+        break;
+      }
+      let id: unknown;
+      try {
+        id = (JSON.parse(header.toString('utf8')) as { id?: unknown }).id;
+      } catch {
+        problem = 'unreadable header';
+        break;
+      }
+      if (typeof id !== 'string') {
+        problem = 'header without an id';
+        break;
+      }
+      frames.push({ id, header, offset, headerBytes, bodyBytes, crc });
+      offset += frameBytes;
+    }
+    return { frames, fileBytes, validBytes: offset, problem };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads one frame's body (the CDR XML) from a segment file, checking its CRC. */
+export async function readSegmentBody(path: string, frame: ScannedFrame): Promise<Buffer> {
+  const handle = await open(path, constants.O_RDONLY);
+  try {
+    const bytes = await readFully(handle, frame.headerBytes + frame.bodyBytes, frame.offset + PREFIX_BYTES);
+    const body = bytes.subarray(frame.headerBytes);
+    if (bytes.length !== frame.headerBytes + frame.bodyBytes || !frameIntact(frame.crc, frame.header, body)) {
+      throw new CorruptFrameError(`the frame at ${path}:${frame.offset} does not match its checksum`);
+    }
+    return body;
+  } finally {
+    await handle.close();
   }
 }
