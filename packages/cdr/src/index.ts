@@ -59,6 +59,7 @@ export {
 export { PostgresCdrSink, type PostgresCdrSinkOptions, type PostgresTarget } from './sinks/postgres.js';
 export { pgClient, pgliteClient, type SqlClient } from './sinks/sql-client.js';
 export { type InspectedEntry, inspectSpool, type SpoolReport } from './spool/inspect.js';
+export { SpoolLockedError } from './spool/lock.js';
 export {
   CdrSpool,
   CdrSpoolError,

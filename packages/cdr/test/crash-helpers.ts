@@ -1,14 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { basic } from './dispatch-helpers.js';
 import { freeswitchUrlEncode } from './fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
-const TSX = join(root, 'packages/cdr/node_modules/.bin/tsx');
+// tsx's loader in this very process, not its `tsx` command: that command runs the script in a child process of
+// its own, so a SIGKILL would kill only the wrapper and leave the service running.
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 type Message = Record<string, unknown>;
 
@@ -39,9 +42,9 @@ export class ServiceProcess {
   }
 
   static async start(env: Record<string, string>): Promise<ServiceProcess> {
-    const proc = spawn(TSX, ['--tsconfig', join(root, 'tsconfig.json'), join(here, 'crash-child.ts')], {
+    const proc = spawn(process.execPath, ['--import', TSX_LOADER, join(here, 'crash-child.ts')], {
       cwd: root,
-      env: { ...process.env, ...env },
+      env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json'), ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const child = new ServiceProcess(proc);
@@ -51,6 +54,8 @@ export class ServiceProcess {
         throw new Error(`service process exited (${code}) before listening:\n${child.stderr}`);
       }),
     ]);
+    // The process that listens is the one kill() will kill.
+    if (first.pid !== proc.pid) throw new Error(`the service runs as pid ${first.pid}, not ${proc.pid}`);
     child.url = String(first.url);
     return child;
   }

@@ -9,11 +9,12 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32, crc32ForTests } from '../src/spool/crc32.js';
 import { entryTime, isEntryId, newEntryId } from '../src/spool/ids.js';
+import { SpoolLockedError } from '../src/spool/lock.js';
 import { CdrSpool, CdrSpoolError } from '../src/spool/spool.js';
 import { makeCdr } from './dispatch-helpers.js';
 
@@ -189,12 +190,29 @@ describe('CdrSpool', () => {
       const { uuid, xml } = makeCdr();
       ids.push(await spool.append({ xml, uuid }));
     }
-    // What a crash mid-append leaves: a temp file nobody was told about.
+    await spool.close();
+    // What a crash mid-write leaves: a temp file nobody was told about, and the lock of a process that is gone.
     writeFileSync(join(dir, 'tmp', 'half-written.cdr'), 'partial');
+    writeFileSync(join(dir, 'spool.lock'), `99999999 ${hostname()}\n`);
     const again = await openSpool(dir);
     expect(await again.pending()).toEqual(ids);
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
     expect(await again.read('0000000000000-x-00000000-gone')).toBeUndefined();
+    expect(readFileSync(join(dir, 'spool.lock'), 'utf8')).toBe(`${process.pid} ${hostname()}\n`);
+  });
+
+  it("refuses a second opening of a spool in use (it could delete the first one's active segment)", async () => {
+    const dir = tempDir();
+    const spool = await openSpool(dir);
+    const id = await spool.append(makeCdr());
+    const second = CdrSpool.open({ dir });
+    await expect(second).rejects.toThrow(SpoolLockedError);
+    await expect(second).rejects.toThrow(`in use by process ${process.pid}`);
+    expect(await spool.pending()).toEqual([id]);
+    await spool.close();
+    expect(existsSync(join(dir, 'spool.lock'))).toBe(false);
+    const again = await openSpool(dir);
+    expect(await again.pending()).toEqual([id]);
   });
 
   it('keeps per-sink done marks across restarts and ignores a torn journal line', async () => {

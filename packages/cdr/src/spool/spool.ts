@@ -6,6 +6,7 @@ import { type Logger, PbxkitError, resolveLogger, TypedEmitter } from '@pbxkit/c
 import type { CdrLeg, CdrRecord } from '../record.js';
 import { DirSyncer, fsyncPath, isNotFound, writeDurably } from './durable.js';
 import { isEntryId, newEntryId } from './ids.js';
+import { takeLock } from './lock.js';
 import { CorruptFrameError, type LogLocation, SegmentLog } from './segment-log.js';
 
 /** Options of {@link CdrSpool.open}. */
@@ -174,6 +175,7 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
   /** Where each pending entry is, in append order. */
   private readonly index = new Map<string, LogLocation>();
   private log!: SegmentLog;
+  private unlock: () => Promise<void> = async () => {};
   private closed = false;
 
   private constructor(options: CdrSpoolOptions) {
@@ -197,29 +199,40 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
   static async open(options: CdrSpoolOptions): Promise<CdrSpool> {
     const spool = new CdrSpool(options);
     await mkdir(spool.dir, { recursive: true });
-    for (const d of [spool.segmentsDir, spool.tmpDir, spool.stateDir, spool.deadDir, spool.quarantineDir]) {
+    spool.unlock = await takeLock(join(spool.dir, 'spool.lock'));
+    try {
+      await spool.load();
+    } catch (err) {
+      await spool.unlock();
+      throw err;
+    }
+    return spool;
+  }
+
+  /** Creates the layout, clears `tmp/`, reads the segments and moves legacy entries in. */
+  private async load(): Promise<void> {
+    for (const d of [this.segmentsDir, this.tmpDir, this.stateDir, this.deadDir, this.quarantineDir]) {
       await mkdir(d, { recursive: true });
     }
-    if (spool.fsync) await fsyncPath(spool.dir);
+    if (this.fsync) await fsyncPath(this.dir);
     // A temp file is a write that never resolved: nobody was told it was stored.
-    await rm(spool.tmpDir, { recursive: true, force: true });
-    await mkdir(spool.tmpDir, { recursive: true });
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true });
     const { log, recovered } = await SegmentLog.open({
-      dir: spool.segmentsDir,
-      fsync: spool.fsync,
-      segmentBytes: spool.segmentBytes,
+      dir: this.segmentsDir,
+      fsync: this.fsync,
+      segmentBytes: this.segmentBytes,
       groupBytes: 8 * 1024 * 1024,
-      logger: spool.logger,
-      onReclaim: (ids) => spool.forgetMarks(ids),
+      logger: this.logger,
+      onReclaim: (ids) => this.forgetMarks(ids),
     });
-    spool.log = log;
+    this.log = log;
     for (const { id, location } of recovered) {
       // The same id twice: a crash while moving a legacy entry in, after its copy was durable.
-      if (spool.index.has(id)) await log.release(location);
-      else spool.index.set(id, location);
+      if (this.index.has(id)) await log.release(location);
+      else this.index.set(id, location);
     }
-    await spool.moveLegacyEntries();
-    return spool;
+    await this.moveLegacyEntries();
   }
 
   /** The directory of a sink's dead letters. */
@@ -464,6 +477,7 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     for (const sync of [this.stateSync, this.quarantineSync, ...this.deadSyncs.values()]) {
       await sync.close().catch(() => {});
     }
+    await this.unlock();
   }
 
   private assertOpen(): void {
