@@ -187,9 +187,10 @@ try {
     // Loaded only now: with the AWS SDK in its heap, the client spent more CPU in major collections (set off by
     // the downloads' buffers) than in reading, and the faster servers were measured against a slow client.
     const { Archiver, LocalFsBackend, S3Backend } = await import('../src/index.js');
+    const s3Bucket = `pbxkit-bench-${Date.now().toString(36)}`;
     const s3 = new S3Backend({
       endpoint,
-      bucket: `pbxkit-bench-${Date.now().toString(36)}`,
+      bucket: s3Bucket,
       forcePathStyle: true,
       credentials: {
         accessKeyId: process.env.PBXKIT_TEST_S3_ACCESS_KEY as string,
@@ -197,36 +198,45 @@ try {
       },
     });
     await s3.ensureBucket();
-    const src = join(dir, 'archive-src');
-    await mkdir(src);
-    const local = new LocalFsBackend({ root: src });
-    const files = 20;
-    const each = 5 * MiB;
-    for (let i = 0; i < files; i++) {
-      const uuid = createHash('md5').update(String(i)).digest('hex');
-      const id = `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-4${uuid.slice(13, 16)}-8${uuid.slice(17, 20)}-${uuid.slice(20, 32)}`;
-      await local.write(`d/${id}.wav`, randomBytes(each));
+    try {
+      const src = join(dir, 'archive-src');
+      await mkdir(src);
+      const local = new LocalFsBackend({ root: src });
+      const files = 20;
+      const each = 5 * MiB;
+      for (let i = 0; i < files; i++) {
+        const uuid = createHash('md5').update(String(i)).digest('hex');
+        const id = `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-4${uuid.slice(13, 16)}-8${uuid.slice(17, 20)}-${uuid.slice(20, 32)}`;
+        await local.write(`d/${id}.wav`, randomBytes(each));
+      }
+      for (const verify of ['metadata', 'read-back'] as const) {
+        const archiver = new Archiver({
+          source: local,
+          target: s3,
+          journalPath: join(dir, `journal-${verify}`),
+          targetKey: (key) => `${verify}/${key}`, // fresh keys: each mode really uploads
+          olderThanDays: 0,
+          minFileAgeMs: 0,
+          deleteAfterVerify: false,
+          verify,
+          concurrency: 4,
+        });
+        const started = performance.now();
+        const report = await archiver.run();
+        const seconds = (performance.now() - started) / 1000;
+        console.log(
+          `  archiver to S3 (${endpoint}), ${report.archived} x ${each / MiB} MiB, verify ${verify}: ${(report.bytes / MiB / seconds).toFixed(1)} MiB/s`,
+        );
+      }
+    } finally {
+      // The test gateway keeps objects in memory (2 GiB): every run left 200 MiB behind and filled it in ten.
+      for (const prefix of ['metadata/', 'read-back/']) {
+        for (const item of (await s3.list(prefix, { limit: 10_000 })).items) await s3.delete(item.key);
+      }
+      const { DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+      await s3.client.send(new DeleteBucketCommand({ Bucket: s3Bucket }));
+      s3.close();
     }
-    for (const verify of ['metadata', 'read-back'] as const) {
-      const archiver = new Archiver({
-        source: local,
-        target: s3,
-        journalPath: join(dir, `journal-${verify}`),
-        targetKey: (key) => `${verify}/${key}`, // fresh keys: each mode really uploads
-        olderThanDays: 0,
-        minFileAgeMs: 0,
-        deleteAfterVerify: false,
-        verify,
-        concurrency: 4,
-      });
-      const started = performance.now();
-      const report = await archiver.run();
-      const seconds = (performance.now() - started) / 1000;
-      console.log(
-        `  archiver to S3 (${endpoint}), ${report.archived} x ${each / MiB} MiB, verify ${verify}: ${(report.bytes / MiB / seconds).toFixed(1)} MiB/s`,
-      );
-    }
-    s3.close();
   } else {
     console.log(
       '  archiver to S3: skipped (no PBXKIT_TEST_S3_ENDPOINT; run through scripts/with-test-services.sh)',
