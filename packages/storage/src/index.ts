@@ -45,6 +45,7 @@ export {
 } from './http/handler.js';
 export { PumpError, type PumpFailure, pump } from './http/pump.js';
 export { parseRange, type RangeRequest } from './http/range.js';
+export { type IndexedBackendOptions, indexedBackend } from './index/indexed-backend.js';
 export {
   type LocationEntry,
   type LocationIndex,
