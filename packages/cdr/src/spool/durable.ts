@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rename, unlink } from 'node:fs/promises';
 
 /**
  * fsyncs a directory, so that the names created, renamed or removed in it survive a crash of the machine.
@@ -107,4 +107,18 @@ export async function writeDurably(
 /** True for the error of a file or directory that does not exist. */
 export function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** The names in `dir` that end with `suffix`, without it, sorted; `[]` when `dir` does not exist. */
+export async function listNames(dir: string, suffix: string): Promise<string[]> {
+  try {
+    const names = await readdir(dir);
+    return names
+      .filter((n) => n.endsWith(suffix))
+      .map((n) => n.slice(0, n.length - suffix.length))
+      .sort();
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
 }

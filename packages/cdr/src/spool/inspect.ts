@@ -1,7 +1,7 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CdrLeg } from '../record.js';
-import { isNotFound } from './durable.js';
+import { listNames } from './durable.js';
 import { safeName } from './ids.js';
 import { readSegmentBody, scanSegmentFile } from './segment-log.js';
 
@@ -33,15 +33,6 @@ export interface SpoolReport {
   exported: number;
 }
 
-async function names(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).sort();
-  } catch (err) {
-    if (isNotFound(err)) return [];
-    throw err;
-  }
-}
-
 /**
  * Reads a spool directory without changing anything in it, so it is safe while a service runs on it: the
  * segments and their entries, which sinks' journals have each one, dead letters and quarantined bodies.
@@ -54,10 +45,9 @@ export async function inspectSpool(
   options: { exportTo?: string; all?: boolean } = {},
 ): Promise<SpoolReport> {
   const journals = new Map<string, Set<string>>();
-  for (const file of await names(join(dir, 'state'))) {
-    if (!file.endsWith('.done')) continue;
-    const text = await readFile(join(dir, 'state', file), 'utf8');
-    journals.set(file.slice(0, -'.done'.length), new Set(text.split('\n').filter(Boolean)));
+  for (const sink of await listNames(join(dir, 'state'), '.done')) {
+    const text = await readFile(join(dir, 'state', `${sink}.done`), 'utf8');
+    journals.set(sink, new Set(text.split('\n').filter(Boolean)));
   }
   const sinks = [...journals.keys()];
   const report: SpoolReport = {
@@ -67,17 +57,14 @@ export async function inspectSpool(
     sinks,
     waiting: Object.fromEntries(sinks.map((s) => [s, 0])),
     deadLetters: {},
-    quarantined: (await names(join(dir, 'quarantine'))).filter((n) => n.endsWith('.reason.json')).length,
+    quarantined: (await listNames(join(dir, 'quarantine'), '.reason.json')).length,
     exported: 0,
   };
-  for (const sink of await names(join(dir, 'dead'))) {
-    report.deadLetters[sink] = (await names(join(dir, 'dead', sink))).filter((n) =>
-      n.endsWith('.json'),
-    ).length;
+  for (const sink of await listNames(join(dir, 'dead'), '')) {
+    report.deadLetters[sink] = (await listNames(join(dir, 'dead', sink), '.json')).length;
   }
   if (options.exportTo) await mkdir(options.exportTo, { recursive: true });
-  for (const name of await names(join(dir, 'segments'))) {
-    if (!name.endsWith('.seg')) continue;
+  for (const name of (await listNames(join(dir, 'segments'), '.seg')).map((n) => `${n}.seg`)) {
     const path = join(dir, 'segments', name);
     const scan = await scanSegmentFile(path, false);
     report.segments.push({
@@ -87,11 +74,7 @@ export async function inspectSpool(
       tornTail: scan.problem,
     });
     for (const frame of scan.frames) {
-      const header = JSON.parse(frame.header.toString('utf8')) as {
-        uuid: string;
-        leg?: CdrLeg;
-        receivedAt: string;
-      };
+      const header = frame.fields as { uuid: string; leg?: CdrLeg; receivedAt: string };
       const deliveredTo = sinks.filter((s) => journals.get(s)?.has(frame.id));
       for (const s of sinks) if (!deliveredTo.includes(s)) (report.waiting[s] as number)++;
       report.entries.push({

@@ -44,7 +44,6 @@ export interface LogLocation {
 /** An entry found in the segments when the log was opened. */
 export interface RecoveredEntry {
   id: string;
-  header: Buffer;
   location: LogLocation;
 }
 
@@ -169,17 +168,8 @@ export class SegmentLog {
 
   /** Reads an entry's header and body, checking its CRC. */
   async read(location: LogLocation): Promise<{ header: Buffer; body: Buffer }> {
-    const { segment, offset, headerBytes, bodyBytes, crc } = location;
-    const handle = segment.writer ?? (await this.reader(segment));
-    const bytes = await readFully(handle, headerBytes + bodyBytes, offset + PREFIX_BYTES);
-    const header = bytes.subarray(0, headerBytes);
-    const body = bytes.subarray(headerBytes);
-    if (bytes.length !== headerBytes + bodyBytes || !frameIntact(crc, header, body)) {
-      throw new CorruptFrameError(
-        `the frame at ${segment.path}:${offset} does not match its checksum (the disk returned other bytes)`,
-      );
-    }
-    return { header, body };
+    const { segment } = location;
+    return readFrame(segment.writer ?? (await this.reader(segment)), segment.path, location);
   }
 
   /** The entry is no longer needed; its segment is deleted once none of its entries is. */
@@ -195,11 +185,6 @@ export class SegmentLog {
   /** fsyncs the directory, so that deleted segments stay deleted after a crash. */
   syncDirectory(): Promise<void> {
     return this.dirSync.sync();
-  }
-
-  /** Number of segment files. */
-  get segmentCount(): number {
-    return this.segments.size;
   }
 
   /** Waits for the appends in progress, then closes the files. */
@@ -330,8 +315,8 @@ export class SegmentLog {
     const scanned = await scanSegmentFile(segment.path, verify);
     const found: RecoveredEntry[] = [];
     for (const frame of scanned.frames) {
-      const { id, header, ...where } = frame;
-      found.push({ id, header, location: { segment, ...where } });
+      const { id, header, fields, ...where } = frame;
+      found.push({ id, location: { segment, ...where } });
       segment.ids.push(id);
       segment.live++;
     }
@@ -355,8 +340,10 @@ export class SegmentLog {
 /** A frame found by {@link scanSegmentFile}. */
 export interface ScannedFrame {
   id: string;
-  /** The header's JSON bytes. */
+  /** The header's JSON bytes (the CRC covers them). */
   header: Buffer;
+  /** The header, parsed. */
+  fields: Record<string, unknown>;
   offset: number;
   headerBytes: number;
   bodyBytes: number;
@@ -402,18 +389,19 @@ export async function scanSegmentFile(path: string, verify: boolean): Promise<Se
         problem = 'checksum mismatch';
         break;
       }
-      let id: unknown;
+      let fields: Record<string, unknown>;
       try {
-        id = (JSON.parse(header.toString('utf8')) as { id?: unknown }).id;
+        fields = JSON.parse(header.toString('utf8')) as Record<string, unknown>;
       } catch {
         problem = 'unreadable header';
         break;
       }
+      const id = fields?.id;
       if (typeof id !== 'string') {
         problem = 'header without an id';
         break;
       }
-      frames.push({ id, header, offset, headerBytes, bodyBytes, crc });
+      frames.push({ id, header, fields, offset, headerBytes, bodyBytes, crc });
       offset += frameBytes;
     }
     return { frames, fileBytes, validBytes: offset, problem };
@@ -422,16 +410,37 @@ export async function scanSegmentFile(path: string, verify: boolean): Promise<Se
   }
 }
 
+/** Where a frame is in its segment file. */
+interface FramePlace {
+  offset: number;
+  headerBytes: number;
+  bodyBytes: number;
+  crc: number;
+}
+
+/** Reads a frame's header and body through `handle`, checking their CRC. */
+async function readFrame(
+  handle: FileHandle,
+  path: string,
+  place: FramePlace,
+): Promise<{ header: Buffer; body: Buffer }> {
+  const { offset, headerBytes, bodyBytes, crc } = place;
+  const bytes = await readFully(handle, headerBytes + bodyBytes, offset + PREFIX_BYTES);
+  const header = bytes.subarray(0, headerBytes);
+  const body = bytes.subarray(headerBytes);
+  if (bytes.length !== headerBytes + bodyBytes || !frameIntact(crc, header, body)) {
+    throw new CorruptFrameError(
+      `the frame at ${path}:${offset} does not match its checksum (the disk returned other bytes)`,
+    );
+  }
+  return { header, body };
+}
+
 /** Reads one frame's body (the CDR XML) from a segment file, checking its CRC. */
 export async function readSegmentBody(path: string, frame: ScannedFrame): Promise<Buffer> {
   const handle = await open(path, constants.O_RDONLY);
   try {
-    const bytes = await readFully(handle, frame.headerBytes + frame.bodyBytes, frame.offset + PREFIX_BYTES);
-    const body = bytes.subarray(frame.headerBytes);
-    if (bytes.length !== frame.headerBytes + frame.bodyBytes || !frameIntact(frame.crc, frame.header, body)) {
-      throw new CorruptFrameError(`the frame at ${path}:${frame.offset} does not match its checksum`);
-    }
-    return body;
+    return (await readFrame(handle, path, frame)).body;
   } finally {
     await handle.close();
   }

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Logger, PbxkitError, resolveLogger, TypedEmitter } from '@pbxkit/core';
 import type { CdrLeg, CdrRecord } from '../record.js';
-import { DirSyncer, fsyncPath, isNotFound, writeDurably } from './durable.js';
+import { DirSyncer, fsyncPath, isNotFound, listNames, writeDurably } from './durable.js';
 import { isEntryId, newEntryId } from './ids.js';
 import { takeLock } from './lock.js';
 import { CorruptFrameError, type LogLocation, SegmentLog } from './segment-log.js';
@@ -120,19 +120,6 @@ const COMPACT_MIN_LINES = 10_000;
 function checkSinkName(sink: string): void {
   if (!SINK_NAME.test(sink) || sink === '.' || sink === '..') {
     throw new RangeError(`sink name ${JSON.stringify(sink)} must match ${SINK_NAME} (it names spool files)`);
-  }
-}
-
-async function listNames(dir: string, suffix: string): Promise<string[]> {
-  try {
-    const names = await readdir(dir);
-    return names
-      .filter((n) => n.endsWith(suffix))
-      .map((n) => n.slice(0, -suffix.length))
-      .sort();
-  } catch (err) {
-    if (isNotFound(err)) return [];
-    throw err;
   }
 }
 
@@ -274,11 +261,6 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
    */
   async pending(): Promise<string[]> {
     return [...this.index.keys()].sort();
-  }
-
-  /** Number of pending entries. */
-  get size(): number {
-    return this.index.size;
   }
 
   /**
