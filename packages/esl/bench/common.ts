@@ -2,7 +2,7 @@
 export const RESULT_PREFIX = '@@bench-result ';
 
 export type ParseSide = 'pbxkit-full' | 'pbxkit-lazy' | 'modesl';
-export type ApiSide = 'pbxkit' | 'modesl' | 'modesl-nodelay';
+export type ApiSide = 'pbxkit' | 'modesl' | 'modesl-nodelay' | 'floor';
 export type ParseScenario = 'plain' | 'json';
 export type ApiScenario = 'api-seq' | 'api-pipe';
 

@@ -258,6 +258,19 @@ if (only.has('api')) {
         target: undefined,
       },
     );
+    if (scenario === 'api-seq') {
+      // What no client can go below: the loopback round trip and the fake server's own work per call.
+      const floor = await measure(`${scenario} bare socket floor`, () => apiWorker(args('floor')));
+      results.push(floor);
+      rows.push({
+        id: `${scenario}-floor`,
+        label: `${label}: bare-socket floor (no library) vs modesl, Nagle off`,
+        unit: 'calls',
+        pbxkit: floor,
+        modesl: noDelay,
+        target: undefined,
+      });
+    }
   }
 }
 const totalSeconds = (performance.now() - started) / 1000;

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { EslClient, EslEvent, EslParser, isEventFrame } from '../src/index.js';
+import { openBareClient } from './bare-client.js';
 import {
   type ApiScenario,
   type ApiSide,
@@ -238,7 +239,11 @@ async function runApi(
   rounds: number,
 ): Promise<void> {
   const client =
-    side === 'pbxkit' ? await openPbxkit(port) : await openModesl(port, side === 'modesl-nodelay');
+    side === 'pbxkit'
+      ? await openPbxkit(port)
+      : side === 'floor'
+        ? await openBareClient(port, 'ClueCon')
+        : await openModesl(port, side === 'modesl-nodelay');
   const lanes = scenario === 'api-seq' ? 1 : window;
   const warm = await calls(client, warmup, lanes, Math.max(500, budgetMs / 4));
   const outcomes: ApiOutcome[] = [warm];

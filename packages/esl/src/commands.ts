@@ -115,8 +115,9 @@ export abstract class EslCommandSet<
     body?: string,
     options: CommandOptions = {},
   ): Promise<EslFrame> {
-    const name = command.split(' ', 1)[0] as string;
-    const end = this.metrics.latency?.startTimer({ command: name });
+    const space = command.indexOf(' ');
+    const name = space === -1 ? command : command.slice(0, space);
+    const started = performance.now();
     try {
       const frame = await this.liveConnection().send(command, headers, body, options.timeoutMs);
       if (frame.contentType === 'command/reply') {
@@ -129,7 +130,7 @@ export abstract class EslCommandSet<
       this.metrics.commands?.inc({ command: name, result: resultOf(err) });
       throw err;
     } finally {
-      end?.();
+      this.metrics.latency?.observe({ command: name }, (performance.now() - started) / 1000);
     }
   }
 

@@ -54,7 +54,12 @@ export class EslConnection extends TypedEmitter<EslConnectionEvents> {
   private head = 0;
   private closed = false;
   private closeError: Error | undefined;
-  /** One timer for all waiting commands (armed for the earliest deadline), not one per command. */
+  /**
+   * One timer for all waiting commands, not one per command. It is left armed when the last reply arrives: a
+   * later command's deadline is later, so back-to-back commands reuse it instead of clearing and setting a
+   * timer each (when it fires early it re-arms for the earliest deadline still waiting, if any). Unref'd: the
+   * socket, not the timer, keeps the process alive while commands wait.
+   */
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private corked = false;
@@ -122,6 +127,7 @@ export class EslConnection extends TypedEmitter<EslConnectionEvents> {
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(() => this.expire(), Math.max(0, at - performance.now()));
+    this.timer.unref();
   }
 
   /** Rejects every command past its deadline, then re-arms the timer for the next one. */
@@ -212,11 +218,6 @@ export class EslConnection extends TypedEmitter<EslConnectionEvents> {
       this.head = 0;
     }
     if (!entry.abandoned) entry.resolve(frame);
-    if (this.head === this.pending.length && this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-    }
   }
 
   private onClose(): void {
