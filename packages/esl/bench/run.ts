@@ -182,11 +182,12 @@ progress('running (each side of each scenario in its own process)...');
 
 const rows: Row[] = [];
 if (only.has('plain')) {
-  const [modesl, full, lazy] = (await parseSides('plain', ['modesl', 'pbxkit-full', 'pbxkit-lazy'])) as [
-    WorkerResult,
-    WorkerResult,
-    WorkerResult,
-  ];
+  const [modesl, full, map, lazy] = (await parseSides('plain', [
+    'modesl',
+    'pbxkit-full',
+    'pbxkit-map',
+    'pbxkit-lazy',
+  ])) as [WorkerResult, WorkerResult, WorkerResult, WorkerResult];
   rows.push(
     {
       id: 'plain-full',
@@ -195,6 +196,15 @@ if (only.has('plain')) {
       pbxkit: full,
       modesl,
       target: 5,
+    },
+    {
+      id: 'plain-full-map',
+      label: 'text/event-plain, every header decoded (headerMap)',
+      unit: 'events',
+      pbxkit: map,
+      modesl,
+      target: 5,
+      note: 'modesl: same run as above',
     },
     {
       id: 'plain-lazy',

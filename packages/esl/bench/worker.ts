@@ -71,7 +71,7 @@ interface ParseOutcome {
 const len = (value: string | number | null | undefined): number =>
   value === null || value === undefined ? 0 : String(value).length;
 
-function parsePbxkit(cycle: EventCycle, repeats: number, lazy: boolean): ParseOutcome {
+function parsePbxkit(cycle: EventCycle, repeats: number, mode: 'full' | 'map' | 'lazy'): ParseOutcome {
   const parser = new EslParser();
   let events = 0;
   let checksum = 0;
@@ -80,9 +80,13 @@ function parsePbxkit(cycle: EventCycle, repeats: number, lazy: boolean): ParseOu
       if (!isEventFrame(frame)) continue;
       const event = EslEvent.fromFrame(frame);
       events++;
-      if (lazy) {
+      if (mode === 'lazy') {
         // Routing by name: the rest of the event stays undecoded.
         checksum += event.name.length;
+      } else if (mode === 'map') {
+        // Reading `headerMap` decodes every header into a Map.
+        const headers = event.headerMap;
+        checksum += len(headers.get('Event-Name')) + len(headers.get('Unique-ID'));
       } else {
         // Reading `headers` decodes every header (URL-decoding or JSON) into a plain object.
         const headers = event.headers;
@@ -90,7 +94,7 @@ function parsePbxkit(cycle: EventCycle, repeats: number, lazy: boolean): ParseOu
       }
     }
   }
-  return { events, checksum, checksumName: lazy ? checksum : 0 };
+  return { events, checksum, checksumName: mode === 'lazy' ? checksum : 0 };
 }
 
 function parseModesl(cycle: EventCycle, repeats: number): ParseOutcome {
@@ -125,7 +129,9 @@ async function runParse(
       ? eventCycle('12-event-plain-all-during-call.txt', 'text/event-plain')
       : eventCycle('13-event-json-during-call.txt', 'text/event-json');
   const run = (repeats: number) =>
-    side === 'modesl' ? parseModesl(cycle, repeats) : parsePbxkit(cycle, repeats, side === 'pbxkit-lazy');
+    side === 'modesl'
+      ? parseModesl(cycle, repeats)
+      : parsePbxkit(cycle, repeats, side === 'pbxkit-lazy' ? 'lazy' : side === 'pbxkit-map' ? 'map' : 'full');
   run(Math.max(1, Math.ceil(warmupEvents / cycle.events)));
   // Each round parses the stream from its start with a new parser: `events / rounds` events.
   const repeats = Math.max(1, Math.ceil(events / rounds / cycle.events));

@@ -67,6 +67,41 @@ describe('EslEvent', () => {
     expect(hangup.get('unique-id')).toBe(hangup.headers['Unique-ID']);
   });
 
+  it('headerMap holds the same headers as headers, in FreeSWITCH order, whichever is read first', () => {
+    const mapFirst = eventsOf(eslFixture('12-event-plain-all-during-call.txt'));
+    const objectFirst = eventsOf(eslFixture('12-event-plain-all-during-call.txt'));
+    for (const [i, event] of mapFirst.entries()) {
+      const other = objectFirst[i] as EslEvent;
+      const map = event.headerMap;
+      expect(Object.fromEntries(map), event.name).toEqual(other.headers);
+      expect([...other.headerMap.keys()]).toEqual([...map.keys()]);
+      // Read through the map only: body, name, lookups and the object built from it agree with the object path.
+      expect(event.body).toBe(other.body);
+      expect(event.name).toBe(other.name);
+      expect(event.subclass).toBe(other.subclass);
+      expect(event.get('unique-id')).toBe(other.headers['Unique-ID']);
+      expect(event.headers).toEqual(other.headers);
+    }
+    const job = eventsOf(eslFixture('11-bgapi-status-background-job.txt'))[0] as EslEvent;
+    expect(job.headerMap.get('Content-Length')).toBe('369');
+    expect(job.body.length).toBe(369);
+    for (const format of ['json', 'xml'] as const) {
+      const event = reencode(plain[5] as EslEvent, format);
+      expect(Object.fromEntries(event.headerMap), format).toEqual(plain[5]?.headers);
+    }
+  });
+
+  it('headerMap keeps the first value of a repeated header, as headers does', () => {
+    const [frame] = new EslParser().feed(
+      Buffer.from(
+        'Content-Length: 47\nContent-Type: text/event-plain\n\nEvent-Name: CUSTOM\nX-Dup: first\nX-Dup: second\n\n',
+      ),
+    );
+    const event = EslEvent.fromFrame(frame as never);
+    expect(event.headerMap.get('X-Dup')).toBe('first');
+    expect(event.headers['X-Dup']).toBe('first');
+  });
+
   it('array headers round-trip through every encoding', () => {
     const event = EslEvent.fromHeaders({
       'Event-Name': 'CUSTOM',

@@ -21,6 +21,7 @@ export class EslEvent {
   private source: Buffer | undefined;
   private readonly format: EslEventFormat;
   private decodedHeaders: Record<string, string> | undefined;
+  private decodedMap: Map<string, string> | undefined;
   private decodedBody: string | undefined;
   private cachedName: string | undefined;
 
@@ -49,20 +50,46 @@ export class EslEvent {
 
   /** `Event-Name`: `CHANNEL_ANSWER`, `BACKGROUND_JOB`, `CUSTOM`, ... (`''` if absent). */
   get name(): string {
-    if (this.cachedName === undefined) this.cachedName = this.fastName() ?? this.headers['Event-Name'] ?? '';
+    if (this.cachedName === undefined) {
+      this.cachedName =
+        this.fastName() ?? this.decodedMap?.get('Event-Name') ?? this.headers['Event-Name'] ?? '';
+    }
     return this.cachedName;
   }
 
   /** `Event-Subclass` of a `CUSTOM` event (`sofia::register`, ...), else undefined. */
   get subclass(): string | undefined {
-    return this.headers['Event-Subclass'];
+    return this.decodedMap ? this.decodedMap.get('Event-Subclass') : this.headers['Event-Subclass'];
   }
 
   /** Every header, URL-decoded; where a name repeats the first value wins. Array headers keep FreeSWITCH's
    * `ARRAY::a|:b` form (see {@link EslEvent.array}). */
   get headers(): Record<string, string> {
-    if (!this.decodedHeaders) this.decode();
+    if (!this.decodedHeaders) {
+      if (this.decodedMap) this.decodedHeaders = objectOf(this.decodedMap);
+      else this.decode();
+    }
     return this.decodedHeaders as Record<string, string>;
+  }
+
+  /**
+   * The same headers as {@link EslEvent.headers}, as a `Map` (insertion order = FreeSWITCH's order). For a
+   * `text/event-plain` event read first through this getter it is the cheaper form to build: about 1.7x faster
+   * than the object when every header is decoded, because V8 fills a `Map` faster than a ~75-key object (which
+   * it turns into a hash table anyway). Use it when handling every header of every event (logging, forwarding);
+   * `headers` builds its object from the map on first use.
+   */
+  get headerMap(): ReadonlyMap<string, string> {
+    if (!this.decodedMap) {
+      const src = this.source;
+      if (!this.decodedHeaders && src && this.format === 'plain') {
+        this.decodePlainInto(src, new Map());
+        this.source = undefined;
+      } else {
+        this.decodedMap = new Map(Object.entries(this.headers));
+      }
+    }
+    return this.decodedMap as Map<string, string>;
   }
 
   /** The event body (e.g. a BACKGROUND_JOB's result, after its inner Content-Length), `''` when none. */
@@ -73,6 +100,14 @@ export class EslEvent {
 
   /** One header; the name is matched exactly first, then case-insensitively (FreeSWITCH's own rule). */
   get(name: string): string | undefined {
+    const map = this.decodedMap;
+    if (map) {
+      const exact = map.get(name);
+      if (exact !== undefined) return exact;
+      const lower = name.toLowerCase();
+      for (const [key, value] of map) if (key.toLowerCase() === lower) return value;
+      return undefined;
+    }
     const headers = this.headers;
     const exact = headers[name];
     if (exact !== undefined) return exact;
@@ -83,7 +118,8 @@ export class EslEvent {
 
   /** A channel variable (`variable_<name>` header). */
   variable(name: string): string | undefined {
-    return this.headers[`variable_${name}`];
+    const key = `variable_${name}`;
+    return this.decodedMap ? this.decodedMap.get(key) : this.headers[key];
   }
 
   /** An array header (`ARRAY::a|:b`) as its items; a plain header as a one-item array; absent → `[]`. */
@@ -111,7 +147,7 @@ export class EslEvent {
 
   private decode(): void {
     const src = this.source ?? Buffer.alloc(0);
-    if (this.format === 'plain') this.decodePlain(src);
+    if (this.format === 'plain') this.decodePlainInto(src, undefined);
     else if (this.format === 'json') this.decodeJson(src);
     else {
       const { headers, body } = parseEventXml(src.toString('utf8'));
@@ -121,32 +157,28 @@ export class EslEvent {
     this.source = undefined;
   }
 
-  private decodePlain(src: Buffer): void {
-    // A plain object, not Object.create(null): V8 gives events with the same header order one shared hidden
-    // class, which makes building and reading them several times faster. Values are strings, so a header named
-    // `__proto__` cannot change the prototype (assigning a string to it is a no-op).
-    const headers: Record<string, string> = {};
+  /** Decodes a plain event's headers into `map` when given, else into a new plain object. */
+  private decodePlainInto(src: Buffer, map: Map<string, string> | undefined): void {
     let end = src.indexOf('\n\n');
     if (end === -1) end = src.length;
     const text = src.toString('utf8', 0, end);
-    let start = 0;
-    let contentLength = -1;
-    while (start < text.length) {
-      let nl = text.indexOf('\n', start);
-      if (nl === -1) nl = text.length;
-      const colon = text.indexOf(': ', start);
-      if (colon !== -1 && colon < nl) {
-        const name = text.slice(start, colon);
-        // First value wins; an inherited member (`constructor`) is not a header and gets shadowed.
-        if (typeof headers[name] !== 'string') {
-          const value = decodeHeaderValue(text.slice(colon + 2, nl));
-          headers[name] = value;
-          if (name === 'Content-Length') contentLength = Number(value);
-        }
+    let contentLength: number;
+    if (map) {
+      contentLength = fillMap(text, map, false);
+      if (contentLength === REPEATED_NAME) {
+        // Rare: the fast pass let a repeated name's last value win; redo it keeping the first.
+        map.clear();
+        contentLength = fillMap(text, map, true);
       }
-      start = nl + 1;
+      this.decodedMap = map;
+    } else {
+      // A plain object, not Object.create(null): V8 gives events with the same header order one shared hidden
+      // class, which makes building and reading them several times faster. Values are strings, so a header
+      // named `__proto__` cannot change the prototype (assigning a string to it is a no-op).
+      const headers: Record<string, string> = {};
+      contentLength = fillObject(text, headers);
+      this.decodedHeaders = headers;
     }
-    this.decodedHeaders = headers;
     const bodyStart = end + 2;
     this.decodedBody =
       contentLength >= 0 && bodyStart <= src.length
@@ -185,6 +217,70 @@ export class EslEvent {
     this.decodedHeaders = headers as Record<string, string>;
     this.decodedBody = body;
   }
+}
+
+/** Returned by {@link fillMap} when a header name repeats and the pass did not keep first values. */
+const REPEATED_NAME = -2;
+
+// fillObject and fillMap scan the same way on purpose: one function serving both targets made V8's stores
+// polymorphic and the Map path 1.7x slower (measured in the bench's plain-full-map row).
+
+/**
+ * Decodes `Name: value` lines into `headers`, the first value of a repeated name winning; returns the
+ * `Content-Length` value, or -1.
+ */
+function fillObject(text: string, headers: Record<string, string>): number {
+  let contentLength = -1;
+  let start = 0;
+  while (start < text.length) {
+    let nl = text.indexOf('\n', start);
+    if (nl === -1) nl = text.length;
+    const colon = text.indexOf(': ', start);
+    if (colon !== -1 && colon < nl) {
+      const name = text.slice(start, colon);
+      // First value wins; an inherited member (`constructor`) is not a header and gets shadowed.
+      if (typeof headers[name] !== 'string') {
+        const value = decodeHeaderValue(text.slice(colon + 2, nl));
+        headers[name] = value;
+        if (name === 'Content-Length') contentLength = Number(value);
+      }
+    }
+    start = nl + 1;
+  }
+  return contentLength;
+}
+
+/**
+ * {@link fillObject} into a Map. Without `keepFirst` it skips the lookup before each store (a third of the
+ * work) and returns {@link REPEATED_NAME} as soon as a name repeats, which the size of the map reveals.
+ */
+function fillMap(text: string, map: Map<string, string>, keepFirst: boolean): number {
+  let contentLength = -1;
+  let start = 0;
+  while (start < text.length) {
+    let nl = text.indexOf('\n', start);
+    if (nl === -1) nl = text.length;
+    const colon = text.indexOf(': ', start);
+    if (colon !== -1 && colon < nl) {
+      const name = text.slice(start, colon);
+      if (!keepFirst || !map.has(name)) {
+        const value = decodeHeaderValue(text.slice(colon + 2, nl));
+        const size = map.size;
+        map.set(name, value);
+        if (map.size === size) return REPEATED_NAME;
+        if (name === 'Content-Length') contentLength = Number(value);
+      }
+    }
+    start = nl + 1;
+  }
+  return contentLength;
+}
+
+/** The headers object built from a map, with the object decoder's rules (`__proto__` is not an own header). */
+function objectOf(map: ReadonlyMap<string, string>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of map) if (typeof headers[name] !== 'string') headers[name] = value;
+  return headers;
 }
 
 function formatOf(contentType: string): EslEventFormat | undefined {
