@@ -10,6 +10,7 @@ import {
   throwIfAborted,
 } from '@pbxkit/core';
 import type { ObjectInfo, StorageBackend } from './backend.js';
+import type { S3Backend } from './backends/s3.js';
 import { StorageNotFoundError, StorageVerifyError } from './errors.js';
 import { type LocationIndex, uuidFromKey } from './index/location-index.js';
 import { Journal, type JournalEntry } from './journal.js';
@@ -52,6 +53,12 @@ export interface ArchiverOptions {
    * recordings (oldest call first, still respecting `minFileAgeMs`) until it is below.
    */
   diskPressure?: { path: string; usedPercent: number };
+  /**
+   * At the start of each run, abort the target's multipart uploads older than this (a run killed mid-upload
+   * leaves one, and S3 bills its parts). Only for targets that can (`S3Backend.abortIncompleteUploads`).
+   * Default one day; `false` never.
+   */
+  abortIncompleteUploadsAfterMs?: number | false;
   /** Record where archived recordings went. */
   index?: LocationIndex;
   /** This instance's id in the index. Default the host name. */
@@ -71,6 +78,8 @@ export interface ArchiveReport {
   bytes: number;
   /** Entries a previous, interrupted run left in the journal and this run finished. */
   resumed: number;
+  /** Incomplete multipart uploads in the target that this run aborted (see `abortIncompleteUploadsAfterMs`). */
+  abortedUploads: number;
 }
 
 /** Events of {@link Archiver}. */
@@ -193,9 +202,20 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
   }
 
   private async runOnce(signal: AbortSignal | undefined): Promise<ArchiveReport> {
-    const report: ArchiveReport = { scanned: 0, archived: 0, planned: [], failed: [], bytes: 0, resumed: 0 };
+    const report: ArchiveReport = {
+      scanned: 0,
+      archived: 0,
+      planned: [],
+      failed: [],
+      bytes: 0,
+      resumed: 0,
+      abortedUploads: 0,
+    };
     const o = this.options;
-    if (!o.dryRun) await this.resume(report, signal);
+    if (!o.dryRun) {
+      await this.abortStaleUploads(report, signal);
+      await this.resume(report, signal);
+    }
     const candidates = await this.candidates(report, signal);
     if (o.dryRun) {
       report.planned = candidates.map((c) => c.key);
@@ -214,6 +234,32 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
     await Promise.all(workers);
     await this.journal.compact(); // keeps the entries still pending (failed files), drops finished ones
     return report;
+  }
+
+  /** Aborts the target's stale multipart uploads; a failure is logged and never stops the run. */
+  private async abortStaleUploads(report: ArchiveReport, signal: AbortSignal | undefined): Promise<void> {
+    const o = this.options;
+    const after = o.abortIncompleteUploadsAfterMs ?? DAY_MS;
+    const target = o.target as Partial<Pick<S3Backend, 'abortIncompleteUploads'>>;
+    if (after === false || typeof target.abortIncompleteUploads !== 'function') return;
+    try {
+      const now = o.now?.();
+      const aborted = await target.abortIncompleteUploads({
+        olderThanMs: after,
+        ...(now ? { now } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      report.abortedUploads = aborted.length;
+      if (aborted.length > 0) {
+        this.log.warn(
+          { count: aborted.length, keys: aborted.slice(0, 20).map((u) => u.key) },
+          'aborted incomplete multipart uploads in the target (left by a run that was killed mid-upload)',
+        );
+      }
+    } catch (err) {
+      throwIfAborted(signal);
+      this.log.warn({ err }, 'could not abort incomplete multipart uploads in the target; archiving anyway');
+    }
   }
 
   /** Every journal entry without `done`: redo it (the upload is an idempotent overwrite; delete only if verified). */

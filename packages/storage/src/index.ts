@@ -19,7 +19,7 @@ export {
 } from './backend.js';
 export { LocalFsBackend, type LocalFsBackendOptions } from './backends/local.js';
 export { NoopBackend } from './backends/noop.js';
-export { S3Backend, type S3BackendOptions } from './backends/s3.js';
+export { type AbortedUpload, S3Backend, type S3BackendOptions } from './backends/s3.js';
 export {
   createStorage,
   type Storage,

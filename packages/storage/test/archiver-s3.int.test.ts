@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { Archiver, LocalFsBackend, SqlLocationIndex, TieredRecordingResolver } from '../src/index.js';
 import { tempDir } from './helpers.js';
-import { s3Backend } from './s3-helpers.js';
+import { incompleteUploadKeys, leaveIncompleteUpload, s3Backend } from './s3-helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -63,4 +63,31 @@ describe('Archiver to Ceph radosgw', () => {
       }
     }, 60_000);
   }
+
+  it('aborts the incomplete multipart upload a killed run left, at the start of the next run', async () => {
+    const t = await tempDir();
+    const s3 = s3Backend(`pbxkit-arch-abort-${process.pid}-${Date.now().toString(36)}`);
+    try {
+      await s3.ensureBucket();
+      await leaveIncompleteUpload(s3, 'd.example/2026/Oct/24/killed.wav');
+      await mkdir(join(t.dir, 'rec'));
+      const options = {
+        source: new LocalFsBackend({ root: join(t.dir, 'rec') }),
+        target: s3,
+        journalPath: join(t.dir, 'journal'),
+        now: () => new Date(Date.now() + 2 * 86_400_000),
+      };
+      // Off: nothing touched.
+      const off = await new Archiver({ ...options, abortIncompleteUploadsAfterMs: false }).run();
+      expect(off.abortedUploads).toBe(0);
+      expect(await incompleteUploadKeys(s3)).toEqual(['d.example/2026/Oct/24/killed.wav']);
+      // Default (one day; the clock says two days later).
+      const report = await new Archiver(options).run();
+      expect(report).toMatchObject({ abortedUploads: 1, archived: 0, failed: [] });
+      expect(await incompleteUploadKeys(s3)).toEqual([]);
+    } finally {
+      s3.close();
+      await t.cleanup();
+    }
+  }, 60_000);
 });

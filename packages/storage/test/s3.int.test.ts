@@ -13,7 +13,7 @@ import {
   TieredRecordingResolver,
 } from '../src/index.js';
 import { get, listen } from './helpers.js';
-import { s3Backend } from './s3-helpers.js';
+import { incompleteUploadKeys, leaveIncompleteUpload, s3Backend } from './s3-helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -41,6 +41,27 @@ describe('S3Backend against Ceph RADOS Gateway', () => {
     await expect(s3.stat(key)).rejects.toThrow(StorageNotFoundError);
     await expect(s3.read(key)).rejects.toThrow(StorageNotFoundError);
     await expect(s3.read('../x')).rejects.toThrow(StorageInvalidKeyError);
+  });
+
+  it('aborts the stale incomplete multipart uploads under its prefix, and only those', async () => {
+    const own = await leaveIncompleteUpload(s3, 'recordings/killed/mid-upload.wav');
+    await leaveIncompleteUpload(s3, 'elsewhere/not-ours.wav');
+    expect(await incompleteUploadKeys(s3)).toEqual([
+      'elsewhere/not-ours.wav',
+      'recordings/killed/mid-upload.wav',
+    ]);
+    // Younger than the threshold: another writer may still be sending it.
+    expect(await s3.abortIncompleteUploads({ olderThanMs: 3_600_000 })).toEqual([]);
+    const later = new Date(Date.now() + 2_000);
+    const aborted = await s3.abortIncompleteUploads({ olderThanMs: 1_000, now: later });
+    expect(aborted).toEqual([{ key: 'killed/mid-upload.wav', uploadId: own, initiated: expect.any(Date) }]);
+    expect(await incompleteUploadKeys(s3)).toEqual(['elsewhere/not-ours.wav']);
+    const whole = s3Backend(bucket);
+    expect(
+      (await whole.abortIncompleteUploads({ olderThanMs: 1_000, now: later })).map((u) => u.key),
+    ).toEqual(['elsewhere/not-ours.wav']);
+    expect(await incompleteUploadKeys(s3)).toEqual([]);
+    whole.close();
   });
 
   it('reads byte ranges (end inclusive, end clamped)', async () => {

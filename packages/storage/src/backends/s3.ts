@@ -1,10 +1,12 @@
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   type ObjectCannedACL,
   S3Client,
@@ -25,6 +27,14 @@ import {
 } from '../backend.js';
 import { StorageError, StorageNotFoundError, StorageRangeError, StorageUnavailableError } from '../errors.js';
 import { bodyStream } from './body.js';
+
+/** A multipart upload {@link S3Backend.abortIncompleteUploads} aborted. */
+export interface AbortedUpload {
+  /** The key as this backend names it (without the backend's `prefix`). */
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
 
 /** Options of {@link S3Backend}. */
 export interface S3BackendOptions {
@@ -262,6 +272,46 @@ export class S3Backend implements StorageBackend {
         : {}),
     });
     return getSignedUrl(this.client, command, { expiresIn: options.expiresInSeconds ?? 300 });
+  }
+
+  /**
+   * Aborts the multipart uploads under this backend's prefix that were started more than `olderThanMs` ago
+   * (default one day) and never completed or aborted: a process killed mid-upload leaves them, and S3 bills
+   * their parts until someone aborts them. Younger uploads are left alone (another writer may still be
+   * sending them). A lifecycle rule on the bucket does the same server-side where the store supports one.
+   */
+  async abortIncompleteUploads(
+    options: { olderThanMs?: number; now?: Date; signal?: AbortSignal } = {},
+  ): Promise<AbortedUpload[]> {
+    const cutoff = (options.now ?? new Date()).getTime() - (options.olderThanMs ?? 86_400_000);
+    const aborted: AbortedUpload[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      for (;;) {
+        options.signal?.throwIfAborted();
+        const page = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            ...(this.prefix ? { Prefix: this.prefix } : {}),
+            ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+            ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
+          }),
+        );
+        for (const upload of page.Uploads ?? []) {
+          const { Key, UploadId, Initiated } = upload;
+          if (!Key || !UploadId || !Initiated || Initiated.getTime() > cutoff) continue;
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }));
+          aborted.push({ key: Key.slice(this.prefix.length), uploadId: UploadId, initiated: Initiated });
+        }
+        if (!page.IsTruncated) return aborted;
+        keyMarker = page.NextKeyMarker;
+        uploadIdMarker = page.NextUploadIdMarker;
+        if (!keyMarker && !uploadIdMarker) return aborted;
+      }
+    } catch (err) {
+      throw this.mapError(err, this.prefix || this.bucket, 'abort incomplete uploads');
+    }
   }
 
   /** Creates the bucket when it does not exist (for setup scripts and tests). */
