@@ -1,7 +1,7 @@
 /** What a worker prints on its last stdout line, after this prefix, as JSON. */
 export const RESULT_PREFIX = '@@bench-result ';
 
-export type ParseSide = 'pbxkit-full' | 'pbxkit-map' | 'pbxkit-lazy' | 'modesl';
+export type ParseSide = 'pbxkit-full' | 'pbxkit-map' | 'pbxkit-lazy' | 'json-floor' | 'modesl';
 export type ApiSide = 'pbxkit' | 'modesl' | 'modesl-nodelay' | 'floor';
 export type ParseScenario = 'plain' | 'json';
 export type ApiScenario = 'api-seq' | 'api-pipe';

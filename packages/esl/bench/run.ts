@@ -218,18 +218,31 @@ if (only.has('plain')) {
   );
 }
 if (only.has('json')) {
-  const [modesl, full] = (await parseSides('json', ['modesl', 'pbxkit-full'])) as [
+  const [modesl, full, floor] = (await parseSides('json', ['modesl', 'pbxkit-full', 'json-floor'])) as [
+    WorkerResult,
     WorkerResult,
     WorkerResult,
   ];
-  rows.push({
-    id: 'json-full',
-    label: 'text/event-json, every header decoded',
-    unit: 'events',
-    pbxkit: full,
-    modesl,
-    target: 2,
-  });
+  rows.push(
+    {
+      id: 'json-full',
+      label: 'text/event-json, every header decoded',
+      unit: 'events',
+      pbxkit: full,
+      modesl,
+      target: 2,
+    },
+    {
+      // What any JSON.parse-based decoder pays: pbxkit's framing plus JSON.parse of each body, nothing else.
+      id: 'json-floor',
+      label: 'text/event-json: floor (framing + JSON.parse only)',
+      unit: 'events',
+      pbxkit: floor,
+      modesl,
+      target: undefined,
+      note: 'modesl: same run as above',
+    },
+  );
 }
 if (only.has('api')) {
   for (const [scenario, calls, warmup, label] of [

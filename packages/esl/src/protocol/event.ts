@@ -210,7 +210,7 @@ export class EslEvent {
       }
     }
     let body = '';
-    if (text.lastIndexOf('"_body":') !== -1 && typeof headers._body === 'string') {
+    if (typeof headers._body === 'string') {
       body = headers._body;
       delete headers._body;
     }
