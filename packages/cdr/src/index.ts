@@ -32,7 +32,8 @@ export {
   chronologicalCallflows,
 } from './record.js';
 export { CdrRetention, type CdrRetentionEvents, type CdrRetentionOptions } from './retention/retention.js';
-export type { CdrSink, CdrStore } from './sink.js';
+export type { CdrSink, CdrStore, PreparedCdr, PreparingCdrSink } from './sink.js';
+export { isPreparingSink } from './sink.js';
 export {
   forwardBody,
   HttpForwardError,
@@ -56,7 +57,12 @@ export {
   encodeFieldName,
   toMongoDocument,
 } from './sinks/mongo-document.js';
-export { PostgresCdrSink, type PostgresCdrSinkOptions, type PostgresTarget } from './sinks/postgres.js';
+export {
+  PostgresCdrSink,
+  type PostgresCdrSinkOptions,
+  type PostgresPreparedCdr,
+  type PostgresTarget,
+} from './sinks/postgres.js';
 export { pgClient, pgliteClient, type SqlClient } from './sinks/sql-client.js';
 export { type InspectedEntry, inspectSpool, type SpoolReport } from './spool/inspect.js';
 export { SpoolLockedError } from './spool/lock.js';

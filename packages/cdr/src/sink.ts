@@ -13,6 +13,34 @@ export interface CdrSink {
   close?(): Promise<void>;
 }
 
+/** What {@link PreparingCdrSink.prepare} returns. */
+export interface PreparedCdr<P> {
+  /** What `writePrepared` needs of the record, and nothing more. */
+  item: P;
+  /** About how many bytes of memory `item` holds, for the dispatcher's cache bound. */
+  bytes: number;
+}
+
+/**
+ * A sink that stores only a little of each record can say so: the dispatcher then calls `prepare` once, when
+ * the CDR arrives, keeps only the prepared item while the CDR waits for its batch, and writes batches with
+ * `writePrepared`. A parsed 50 KB CDR is about 120 KB of heap and a `v_xml_cdr` row about 1 KB: under load,
+ * hundreds of CDRs wait at once, and every young-generation GC copies what they hold (measured: 0.8 s of GC
+ * pauses per 3,000 CDRs when whole records waited). `write(records)` stays the plain way to call the sink.
+ */
+export interface PreparingCdrSink<P = unknown> extends CdrSink {
+  /** Reduces a record to what this sink stores. Throwing dead-letters the entry for this sink. */
+  prepare(record: CdrRecord): PreparedCdr<P>;
+  /** `write` for prepared items: stores every item of the batch, or rejects (then it is retried). */
+  writePrepared(items: readonly P[]): Promise<void>;
+}
+
+/** True when the sink implements {@link PreparingCdrSink}. */
+export function isPreparingSink(sink: CdrSink): sink is PreparingCdrSink {
+  const s = sink as Partial<PreparingCdrSink>;
+  return typeof s.prepare === 'function' && typeof s.writePrepared === 'function';
+}
+
 /** A sink that keeps CDRs and can forget old ones (retention). */
 export interface CdrStore extends CdrSink {
   /**

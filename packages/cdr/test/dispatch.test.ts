@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { Registry } from '@pbxkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CdrDispatcher, type CdrDispatcherOptions } from '../src/dispatch/dispatcher.js';
+import { parseCdr } from '../src/parse/parse-cdr.js';
 import type { CdrRecord } from '../src/record.js';
+import type { PreparedCdr, PreparingCdrSink } from '../src/sink.js';
 import { CdrSpool } from '../src/spool/spool.js';
 import { FlakySink, MemorySink, makeCdr, PoisonSink } from './dispatch-helpers.js';
 
@@ -78,7 +80,78 @@ class GatedSink extends MemorySink {
   }
 }
 
+/** Keeps only the uuid of each record; refuses to prepare the uuids in `refuse`. Plain `write` is an error. */
+class UuidOnlySink implements PreparingCdrSink<{ uuid: string }> {
+  readonly stored = new Set<string>();
+  prepared = 0;
+  batches = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly refuse = new Set<string>(),
+  ) {}
+
+  prepare(record: CdrRecord): PreparedCdr<{ uuid: string }> {
+    if (this.refuse.has(record.uuid)) throw new Error(`cannot prepare ${record.uuid}`);
+    this.prepared++;
+    return { item: { uuid: record.uuid }, bytes: 64 };
+  }
+
+  async writePrepared(items: readonly { uuid: string }[]): Promise<void> {
+    this.batches++;
+    for (const item of items) this.stored.add(item.uuid);
+  }
+
+  async write(): Promise<void> {
+    throw new Error('the dispatcher must use writePrepared');
+  }
+}
+
 describe('CdrDispatcher', () => {
+  it('hands a preparing sink only its prepared items, prepared once per entry, whether the record came with the append or from the spool', async () => {
+    const spool = await openSpool();
+    const before = await appendMany(spool, 5); // spooled before start: read and parsed from the spool
+    const slim = new UuidOnlySink('slim');
+    const plain = new MemorySink('plain');
+    const d = dispatcher({ spool, sinks: [slim, plain], batchSize: 3 });
+    await d.start();
+    const live: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const { uuid, xml } = makeCdr();
+      live.push(uuid);
+      await spool.append({ xml, uuid, record: parseCdr(xml) }); // as the receiver appends
+    }
+    await d.drained();
+    const all = [...before, ...live].sort();
+    expect([...slim.stored].sort()).toEqual(all);
+    expect(slim.prepared).toBe(12);
+    expect([...plain.rows.keys()].sort()).toEqual(all);
+    expect(plain.rows.get(live[0] as string)?.variables).toBeDefined(); // the plain sink still gets records
+    expect(await spool.pending()).toEqual([]);
+  });
+
+  it('dead-letters an entry a sink cannot prepare, for that sink only', async () => {
+    const spool = await openSpool();
+    const uuids = await appendMany(spool, 6);
+    const bad = uuids[2] as string;
+    const slim = new UuidOnlySink('slim', new Set([bad]));
+    const plain = new MemorySink('plain');
+    const d = dispatcher({ spool, sinks: [slim, plain] });
+    const dead: Array<[string, string, unknown]> = [];
+    d.on('deadLetter', (sink, id, err) => dead.push([sink, id, err]));
+    await d.start();
+    await d.drained();
+    expect(slim.stored.size).toBe(5);
+    expect(slim.stored.has(bad)).toBe(false);
+    expect(plain.rows.size).toBe(6);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.[0]).toBe('slim');
+    expect(dead[0]?.[1]).toContain(bad);
+    expect(String(dead[0]?.[2])).toMatch(/cannot prepare/);
+    expect(await spool.deadLetters('slim')).toHaveLength(1);
+    expect(await spool.pending()).toEqual([]);
+  });
+
   it('delivers what was spooled before start and what is appended after, to every sink, then removes it', async () => {
     const spool = await openSpool();
     const before = await appendMany(spool, 30);

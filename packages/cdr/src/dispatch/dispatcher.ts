@@ -9,7 +9,7 @@ import {
 } from '@pbxkit/core';
 import { parseCdr } from '../parse/parse-cdr.js';
 import type { CdrRecord } from '../record.js';
-import type { CdrSink } from '../sink.js';
+import { type CdrSink, isPreparingSink, type PreparingCdrSink } from '../sink.js';
 import { entryTime } from '../spool/ids.js';
 import type { CdrSpool, SpoolAppended } from '../spool/spool.js';
 
@@ -116,6 +116,10 @@ class IdQueue {
 interface Worker {
   name: string;
   sink: CdrSink;
+  /** The sink, when it prepares records (see {@link PreparingCdrSink}). */
+  preparing: PreparingCdrSink | undefined;
+  /** This worker's position in {@link Loaded.items}. */
+  slot: number;
   batchSize: number;
   concurrency: number;
   minMs: number;
@@ -131,8 +135,16 @@ interface Worker {
 
 interface Loaded {
   id: string;
-  record: CdrRecord;
+  /** Per worker slot: what its sink writes (the record, or the sink's prepared item, or why preparing failed). */
+  items: unknown[];
   sinks: readonly string[] | undefined;
+  /** About how much memory `items` hold. */
+  bytes: number;
+}
+
+/** A sink's `prepare` threw for this record: no retry can help, the entry is dead-lettered for that sink. */
+class PrepareFailure {
+  constructor(readonly error: unknown) {}
 }
 
 interface CacheSlot {
@@ -162,6 +174,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
   private readonly workers: Worker[];
   private readonly logger: Logger;
   private readonly cache = new Map<string, CacheSlot>();
+  private readonly loading = new Map<string, Promise<Loaded | undefined>>();
   private cacheBytes = 0;
   private readonly removing = new Set<string>();
   private readonly running = new Set<Promise<void>>();
@@ -188,7 +201,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     this.logger = resolveLogger(options.logger, { component: 'cdr-dispatcher' });
     this.metricsIntervalMs = options.metricsIntervalMs ?? 1000;
     const names = new Set<string>();
-    this.workers = options.sinks.map((entry) => {
+    this.workers = options.sinks.map((entry, slot) => {
       const config: DispatchSinkOptions = 'sink' in entry ? entry : { sink: entry };
       const name = config.sink.name;
       if (names.has(name)) throw new RangeError(`two sinks are named ${JSON.stringify(name)}`);
@@ -197,6 +210,8 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
       const worker: Worker = {
         name,
         sink: config.sink,
+        preparing: isPreparingSink(config.sink) ? config.sink : undefined,
+        slot,
         batchSize: config.batchSize ?? options.batchSize ?? 100,
         concurrency: config.concurrency ?? options.concurrency ?? 2,
         minMs: retry.minMs ?? 100,
@@ -364,7 +379,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
 
   private enqueueNew(entry: SpoolAppended): void {
     if (this.state !== 'running' && this.state !== 'starting') return;
-    if (entry.record) this.cachePut({ id: entry.id, record: entry.record, sinks: entry.sinks });
+    if (entry.record) this.cachePut(this.prepare(entry.id, entry.record, entry.sinks));
     for (const w of this.workers) this.enqueue(w, entry.id);
     if (this.state === 'running') for (const w of this.workers) this.pump(w);
   }
@@ -405,9 +420,31 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     }
   }
 
+  /** What each sink will write of `record`: the record itself, or the sink's prepared item. */
+  private prepare(id: string, record: CdrRecord, sinks: readonly string[] | undefined): Loaded {
+    let keepsRecord = false;
+    let bytes = 0;
+    const items = this.workers.map((w) => {
+      if (!w.preparing) {
+        keepsRecord = true;
+        return record;
+      }
+      try {
+        const prepared = w.preparing.prepare(record);
+        bytes += prepared.bytes;
+        return prepared.item;
+      } catch (err) {
+        return new PrepareFailure(err);
+      }
+    });
+    // A record's heap is about three times its XML text (measured on 50 KB CDRs).
+    if (keepsRecord) bytes += record.xml.length * 3;
+    return { id, items, sinks, bytes };
+  }
+
   private cachePut(loaded: Loaded): void {
     if (this.cache.has(loaded.id)) return;
-    const bytes = loaded.record.xml.length;
+    const bytes = loaded.bytes;
     this.cache.set(loaded.id, { loaded, left: this.workers.length, bytes });
     this.cacheBytes += bytes;
     while (this.cache.size > CACHE_MAX_ENTRIES || this.cacheBytes > CACHE_MAX_BYTES) {
@@ -424,22 +461,32 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     this.cacheBytes -= slot.bytes;
   }
 
-  /** The entry's record: from the cache, else read and parsed from the spool. `undefined` when gone. */
+  /**
+   * The entry's items: from the cache, else read, parsed and prepared from the spool, once even when several
+   * sinks ask at the same time (after a restart they all start on the same entries). `undefined` when gone.
+   */
   private async load(id: string): Promise<Loaded | undefined> {
-    const slot = this.cache.get(id);
-    if (slot) {
-      if (--slot.left <= 0) this.cacheDrop(id);
-      return slot.loaded;
+    if (!this.cache.has(id)) {
+      let loading = this.loading.get(id);
+      if (!loading) {
+        loading = this.readEntry(id).finally(() => this.loading.delete(id));
+        this.loading.set(id, loading);
+      }
+      const loaded = await loading;
+      // Not cached: gone, a single sink, or already evicted by newer entries.
+      if (!loaded || !this.cache.has(id)) return loaded;
     }
+    const slot = this.cache.get(id) as CacheSlot;
+    if (--slot.left <= 0) this.cacheDrop(id);
+    return slot.loaded;
+  }
+
+  private async readEntry(id: string): Promise<Loaded | undefined> {
     const entry = await this.spool.read(id);
     if (!entry) return undefined;
     const record = parseCdr(entry.xml, entry.leg ? { leg: entry.leg } : {});
-    const loaded: Loaded = { id, record, sinks: entry.sinks };
-    if (this.workers.length > 1) {
-      this.cachePut(loaded);
-      const put = this.cache.get(id);
-      if (put) put.left--;
-    }
+    const loaded = this.prepare(id, record, entry.sinks);
+    if (this.workers.length > 1) this.cachePut(loaded);
     return loaded;
   }
 
@@ -457,7 +504,9 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
       }
       if (!loaded) this.forget(w, id);
       else if (loaded.sinks && !loaded.sinks.includes(w.name)) skip.push(id);
-      else items.push(loaded);
+      else if (loaded.items[w.slot] instanceof PrepareFailure) {
+        await this.giveUp(w, id, (loaded.items[w.slot] as PrepareFailure).error);
+      } else items.push(loaded);
     }
     if (skip.length) {
       // A replayed dead letter addressed to other sinks: nothing to write here.
@@ -480,7 +529,8 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
       const ids = batch.map((i) => i.id);
       const t0 = process.hrtime.bigint();
       try {
-        await w.sink.write(batch.map((i) => i.record));
+        if (w.preparing) await w.preparing.writePrepared(batch.map((i) => i.items[w.slot]));
+        else await w.sink.write(batch.map((i) => i.items[w.slot] as CdrRecord));
         this.writeLatency.observe({ sink: w.name }, Number(process.hrtime.bigint() - t0) / 1e9);
         await this.spool.markDone(w.name, ids);
         this.counters.delivered.inc({ sink: w.name }, ids.length);

@@ -6,7 +6,7 @@ import { toFusionPbxJson } from '../fusionpbx/json.js';
 import { type FusionPbxRow, toFusionPbxRow } from '../fusionpbx/row.js';
 import { fusionPbxDdl } from '../fusionpbx/schema.js';
 import type { CdrRecord } from '../record.js';
-import type { CdrStore } from '../sink.js';
+import type { CdrStore, PreparedCdr, PreparingCdrSink } from '../sink.js';
 import { pgClient, pgliteClient, type SqlClient } from './sql-client.js';
 
 /** Where a {@link PostgresCdrSink} stores CDRs. */
@@ -40,6 +40,13 @@ export interface PostgresCdrSinkOptions {
 
 type Row = FusionPbxRow & { insert_date: Date };
 
+/** What {@link PostgresCdrSink} keeps of a record until it is written: its row, and its JSON copy if stored. */
+export interface PostgresPreparedCdr {
+  row: FusionPbxRow;
+  /** `v_xml_cdr_json.json`, when `storeJson` is on. */
+  json?: string;
+}
+
 /**
  * Stores CDRs in FusionPBX's `v_xml_cdr` table (and the JSON copy in `v_xml_cdr_json`) on PostgreSQL through
  * `pg`, or on PGlite as an embedded default that needs no server. Idempotent by call uuid:
@@ -54,7 +61,7 @@ type Row = FusionPbxRow & { insert_date: Date };
  * await sink.write([parseCdr(xml)]);
  * ```
  */
-export class PostgresCdrSink implements CdrStore {
+export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPreparedCdr> {
   readonly name: string;
   private readonly client: Promise<SqlClient>;
   private readonly options: PostgresCdrSinkOptions;
@@ -84,12 +91,25 @@ export class PostgresCdrSink implements CdrStore {
 
   /** Inserts the batch in one transaction; rows already present are left as they are. */
   async write(records: readonly CdrRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const unique = new Map<string, { row: Row; record: CdrRecord }>();
+    await this.writePrepared(records.map((record) => this.prepare(record).item));
+  }
+
+  /** The row (and JSON copy) of a record: all this sink keeps of it (see {@link PreparingCdrSink}). */
+  prepare(record: CdrRecord): PreparedCdr<PostgresPreparedCdr> {
+    const row = detachStrings(toFusionPbxRow(record));
+    if (this.options.storeJson !== true) return { item: { row }, bytes: ROW_BYTES };
+    const json = JSON.stringify(toFusionPbxJson(record));
+    return { item: { row, json }, bytes: ROW_BYTES + json.length };
+  }
+
+  /** {@link PostgresCdrSink.write} for prepared records. */
+  async writePrepared(items: readonly PostgresPreparedCdr[]): Promise<void> {
+    if (items.length === 0) return;
+    const unique = new Map<string, { row: Row; json: string | undefined }>();
     const now = new Date();
-    for (const record of records) {
-      const row = { ...toFusionPbxRow(record), insert_date: now };
-      if (!unique.has(row.xml_cdr_uuid)) unique.set(row.xml_cdr_uuid, { row, record });
+    for (const item of items) {
+      const row = { ...item.row, insert_date: now };
+      if (!unique.has(row.xml_cdr_uuid)) unique.set(row.xml_cdr_uuid, { row, json: item.json });
     }
     const db = await this.client;
     const entries = [...unique.values()];
@@ -188,17 +208,13 @@ export class PostgresCdrSink implements CdrStore {
     return new Set(inserted.map((r) => r.xml_cdr_uuid));
   }
 
-  private async insertJson(tx: SqlClient, entries: Array<{ row: Row; record: CdrRecord }>): Promise<void> {
+  private async insertJson(
+    tx: SqlClient,
+    entries: Array<{ row: Row; json: string | undefined }>,
+  ): Promise<void> {
     const params: unknown[] = [];
-    const tuples = entries.map(({ row, record }) => {
-      params.push(
-        randomUUID(),
-        row.xml_cdr_uuid,
-        row.domain_uuid,
-        row.start_stamp,
-        JSON.stringify(toFusionPbxJson(record)),
-        row.insert_date,
-      );
+    const tuples = entries.map(({ row, json }) => {
+      params.push(randomUUID(), row.xml_cdr_uuid, row.domain_uuid, row.start_stamp, json, row.insert_date);
       const n = params.length;
       return `($${n - 5},$${n - 4},$${n - 3},$${n - 2},$${n - 1}::jsonb,$${n})`;
     });
@@ -233,6 +249,24 @@ export class PostgresCdrSink implements CdrStore {
     return Boolean(rows[0]?.t);
   }
 }
+
+/**
+ * Gives the row's long strings their own storage. They are slices of the CDR's XML text, and V8 keeps a slice's
+ * whole parent alive: a waiting row would hold the 50 KB document (measured: 51.6 KB retained per row before,
+ * 1.7 KB after, for ~3 us). Prepending a character makes V8 build a new flat string that the slice then points
+ * into.
+ */
+function detachStrings(row: FusionPbxRow): FusionPbxRow {
+  const fields = row as unknown as Record<string, unknown>;
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value === 'string' && value.length >= 13) fields[key] = ` ${value}`.slice(1);
+  }
+  return row;
+}
+
+/** About the heap of one prepared row (measured ~1 KB on 50 KB CDRs), for the dispatcher's cache bound. */
+const ROW_BYTES = 2048;
 
 async function openClient(target: PostgresTarget, onError: (err: Error) => void): Promise<SqlClient> {
   if ('connectionString' in target) {
