@@ -35,6 +35,7 @@ export { CdrRetention, type CdrRetentionEvents, type CdrRetentionOptions } from 
 export type { CdrSink, CdrStore, PreparedCdr, PreparingCdrSink } from './sink.js';
 export { isPreparingSink } from './sink.js';
 export {
+  type ForwardedCdr,
   forwardBody,
   HttpForwardError,
   type HttpForwardErrorCode,

@@ -110,6 +110,19 @@ describe('HttpForwardSink', () => {
     });
   }
 
+  it('prepare() keeps only uuid, leg and XML; writePrepared() forwards them exactly as write() would', async () => {
+    const all = records();
+    const sink = new HttpForwardSink({ url: `${base}/cdr`, format: 'xml', retry: fast });
+    const prepared = all.map((r) => sink.prepare(r));
+    expect(Object.keys(prepared[0]?.item ?? {}).sort()).toEqual(['leg', 'uuid', 'xml']);
+    await sink.writePrepared(prepared.map((p) => p.item));
+    for (const record of all) {
+      const id = record.leg === 'a' ? `a_${record.uuid}` : record.uuid;
+      const req = received.find((r) => r.url === `/cdr?uuid=${id}`);
+      expect(req?.body.toString('utf8'), id).toBe(record.xml);
+    }
+  });
+
   it('keeps & % < + inside values intact through the form encoding', async () => {
     const record = syntheticRecord('11111111-0000-0000-0000-000000000001', 'b');
     await new HttpForwardSink({ url: `${base}/cdr`, format: 'form', retry: fast }).write([record]);

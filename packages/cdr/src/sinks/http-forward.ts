@@ -11,7 +11,10 @@ import {
   sleep,
 } from '@pbxkit/core';
 import type { CdrRecord } from '../record.js';
-import type { CdrSink } from '../sink.js';
+import type { PreparedCdr, PreparingCdrSink } from '../sink.js';
+
+/** What {@link HttpForwardSink} needs of a record: its uuid, leg and XML text. */
+export type ForwardedCdr = Pick<CdrRecord, 'uuid' | 'leg' | 'xml'>;
 
 /**
  * How the CDR is posted, as mod_xml_cdr's `encode` would post it:
@@ -171,7 +174,7 @@ const DELIVERED_MEMORY = 10_000;
  * await ccp.write([parseCdr(xml)]);
  * ```
  */
-export class HttpForwardSink implements CdrSink {
+export class HttpForwardSink implements PreparingCdrSink<ForwardedCdr> {
   readonly name: string;
   private readonly url: string;
   private readonly format: HttpForwardFormat;
@@ -253,7 +256,17 @@ export class HttpForwardSink implements CdrSink {
    * that is `permanent` only when every failure is.
    */
   async write(records: readonly CdrRecord[]): Promise<void> {
-    const pending = new Map<string, CdrRecord>();
+    await this.writePrepared(records);
+  }
+
+  /** Keeps only the uuid, leg and XML text of a waiting CDR (see {@link PreparingCdrSink}). */
+  prepare(record: CdrRecord): PreparedCdr<ForwardedCdr> {
+    return { item: { uuid: record.uuid, leg: record.leg, xml: record.xml }, bytes: record.xml.length * 2 };
+  }
+
+  /** {@link HttpForwardSink.write} for prepared records. */
+  async writePrepared(records: readonly ForwardedCdr[]): Promise<void> {
+    const pending = new Map<string, ForwardedCdr>();
     for (const r of records) if (!this.delivered.has(r.uuid) && !pending.has(r.uuid)) pending.set(r.uuid, r);
     const results = await Promise.allSettled(
       [...pending.values()].map((r) => this.semaphore.run(() => this.send(r))),
@@ -287,7 +300,7 @@ export class HttpForwardSink implements CdrSink {
   }
 
   /** Posts one CDR with retry; resolves on a 2xx. */
-  private async send(record: CdrRecord): Promise<void> {
+  private async send(record: ForwardedCdr): Promise<void> {
     let payload: { body: string; contentType: string };
     try {
       payload = forwardBody(record.xml, this.format);
