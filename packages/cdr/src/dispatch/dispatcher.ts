@@ -504,9 +504,11 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
       }
       if (!loaded) this.forget(w, id);
       else if (loaded.sinks && !loaded.sinks.includes(w.name)) skip.push(id);
-      else if (loaded.items[w.slot] instanceof PrepareFailure) {
-        await this.giveUp(w, id, (loaded.items[w.slot] as PrepareFailure).error);
-      } else items.push(loaded);
+      else {
+        const item = loaded.items[w.slot];
+        if (item instanceof PrepareFailure) await this.giveUp(w, id, item.error);
+        else items.push(loaded);
+      }
     }
     if (skip.length) {
       // A replayed dead letter addressed to other sinks: nothing to write here.

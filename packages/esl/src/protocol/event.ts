@@ -51,15 +51,14 @@ export class EslEvent {
   /** `Event-Name`: `CHANNEL_ANSWER`, `BACKGROUND_JOB`, `CUSTOM`, ... (`''` if absent). */
   get name(): string {
     if (this.cachedName === undefined) {
-      this.cachedName =
-        this.fastName() ?? this.decodedMap?.get('Event-Name') ?? this.headers['Event-Name'] ?? '';
+      this.cachedName = this.fastName() ?? this.header('Event-Name') ?? '';
     }
     return this.cachedName;
   }
 
   /** `Event-Subclass` of a `CUSTOM` event (`sofia::register`, ...), else undefined. */
   get subclass(): string | undefined {
-    return this.decodedMap ? this.decodedMap.get('Event-Subclass') : this.headers['Event-Subclass'];
+    return this.header('Event-Subclass');
   }
 
   /** Every header, URL-decoded; where a name repeats the first value wins. Array headers keep FreeSWITCH's
@@ -100,26 +99,18 @@ export class EslEvent {
 
   /** One header; the name is matched exactly first, then case-insensitively (FreeSWITCH's own rule). */
   get(name: string): string | undefined {
-    const map = this.decodedMap;
-    if (map) {
-      const exact = map.get(name);
-      if (exact !== undefined) return exact;
-      const lower = name.toLowerCase();
-      for (const [key, value] of map) if (key.toLowerCase() === lower) return value;
-      return undefined;
-    }
-    const headers = this.headers;
-    const exact = headers[name];
+    const exact = this.header(name);
     if (exact !== undefined) return exact;
     const lower = name.toLowerCase();
-    for (const key in headers) if (key.toLowerCase() === lower) return headers[key];
+    for (const [key, value] of this.decodedMap ?? Object.entries(this.headers)) {
+      if (key.toLowerCase() === lower) return value;
+    }
     return undefined;
   }
 
   /** A channel variable (`variable_<name>` header). */
   variable(name: string): string | undefined {
-    const key = `variable_${name}`;
-    return this.decodedMap ? this.decodedMap.get(key) : this.headers[key];
+    return this.header(`variable_${name}`);
   }
 
   /** An array header (`ARRAY::a|:b`) as its items; a plain header as a one-item array; absent → `[]`. */
@@ -132,6 +123,11 @@ export class EslEvent {
   /** A plain object copy: `{ name, subclass, headers, body }`, handy for logging and JSON. */
   toJSON(): { name: string; subclass: string | undefined; headers: Record<string, string>; body: string } {
     return { name: this.name, subclass: this.subclass, headers: { ...this.headers }, body: this.body };
+  }
+
+  /** One header by its exact name, from the decoded map when there is one, else from the headers object. */
+  private header(name: string): string | undefined {
+    return this.decodedMap ? this.decodedMap.get(name) : this.headers[name];
   }
 
   private fastName(): string | undefined {
