@@ -8,13 +8,15 @@
  * connections of a worker thread (bodies encoded before the clock starts; client, server and PostgreSQL share
  * the machine's CPUs).
  * Reports HTTP → spool (every 200 means file + directory fsynced) and, with `--pg`, HTTP → spool →
- * PostgreSQL (`v_xml_cdr`, until the dispatcher has drained the spool).
+ * PostgreSQL (`v_xml_cdr`, until the dispatcher has drained the spool), with the CPU spent per CDR (process,
+ * receiving thread) and how busy the whole machine was: a busy share well under 100% with a receiving thread
+ * near one CPU-second per second says the receiving thread, not the machine, is the limit.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -64,9 +66,26 @@ function mainThreadCpuMs(): number {
   }
 }
 
-function postFromWorker(
-  url: string,
-): Promise<{ failed: number; t0: number; cpu: NodeJS.CpuUsage; mainMs: number }> {
+/** Busy and total CPU ticks of the whole machine (all processes, PostgreSQL included), from /proc/stat. */
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/) ?? [];
+    const n = fields.slice(0, 8).map(Number);
+    const idle = (n[3] ?? 0) + (n[4] ?? 0);
+    const total = n.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: Number.NaN, total: Number.NaN };
+  }
+}
+
+function postFromWorker(url: string): Promise<{
+  failed: number;
+  t0: number;
+  cpu: NodeJS.CpuUsage;
+  mainMs: number;
+  machine0: { busy: number; total: number };
+}> {
   const client = `
     const { workerData, parentPort } = require('node:worker_threads');
     const net = require('node:net');
@@ -114,9 +133,16 @@ function postFromWorker(
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
       const main0 = mainThreadCpuMs();
+      const machine0 = machineTicks();
       worker.once('message', (failed: number) => {
         void worker.terminate();
-        resolve({ failed, t0, cpu: process.cpuUsage(cpu0), mainMs: mainThreadCpuMs() - main0 });
+        resolve({
+          failed,
+          t0,
+          cpu: process.cpuUsage(cpu0),
+          mainMs: mainThreadCpuMs() - main0,
+          machine0,
+        });
       });
       worker.postMessage('go');
     });
@@ -135,20 +161,24 @@ async function run(label: string, sinks: CdrSink[]): Promise<void> {
   const server = createServer(createCdrReceiver({ spool }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cdr`;
-  const { failed, t0, cpu, mainMs } = await postFromWorker(url);
+  const { failed, t0, cpu, mainMs, machine0 } = await postFromWorker(url);
   const acked = performance.now() - t0;
   await dispatcher?.drained();
   const stored = performance.now() - t0;
+  const machine1 = machineTicks();
+  const busyShare = (machine1.busy - machine0.busy) / (machine1.total - machine0.total);
   const mb = (bodies.reduce((n, b) => n + b.body.length, 0) / 1e6).toFixed(0);
   console.log(
-    `${label}: ${count} CDRs of ${values.kb} KB (${mb} MB posted), ${senders} senders, fsync ${values['no-fsync'] ? 'OFF' : 'on'}: ` +
+    `${label}: ${count} CDRs of ${values.kb} KB (${mb} MB posted), ${senders} senders, ` +
+      `fsync ${values['no-fsync'] ? 'OFF' : 'on'}: ` +
       `all 200s in ${(acked / 1000).toFixed(2)} s = ${Math.round((count * 1000) / acked)} CDR/s` +
       (dispatcher
         ? `; all stored in ${(stored / 1000).toFixed(2)} s = ${Math.round((count * 1000) / stored)} CDR/s`
         : '') +
       (failed ? `; ${failed} FAILED` : '') +
       `; CPU per CDR until the last 200: process ${((cpu.user + cpu.system) / 1000 / count).toFixed(2)} ms ` +
-      `(client worker included), main thread ${(mainMs / count).toFixed(2)} ms`,
+      `(client worker included), main thread ${(mainMs / count).toFixed(2)} ms; ` +
+      `machine ${Math.round(busyShare * 100)}% busy (${(busyShare * availableParallelism()).toFixed(2)} of ${availableParallelism()} CPUs, PostgreSQL included)`,
   );
   if (dispatcher) {
     const metric = (await registry.getMetricsAsJSON()).find(
