@@ -26,6 +26,8 @@ export interface StorageConfig {
   instanceId: string;
   localDays: number;
   idleTimeoutMs: number;
+  /** How long the resolver remembers where a recording was found (`TieredRecordingResolverOptions.cacheTtlMs`). */
+  resolveCacheMs: number;
   local?: { root: string; keyTemplate?: string };
   s3?: S3BackendOptions & { keyTemplate?: string };
   peers: Record<string, string>;
@@ -59,6 +61,7 @@ type Env = Record<string, string | undefined>;
  * | `PBXKIT_STORAGE_PEERS` | `id=url,id=url` of peer handlers; `PBXKIT_STORAGE_PEER_SECRET` the shared secret |
  * | `PBXKIT_STORAGE_INDEX_URL` / `PBXKIT_STORAGE_INDEX_DIR` | location index in PostgreSQL / in PGlite at a directory |
  * | `PBXKIT_STORAGE_IDLE_TIMEOUT_MS` | idle timeout of transfers (default 60000) |
+ * | `PBXKIT_STORAGE_RESOLVE_CACHE_MS` | how long a found recording's location is remembered (default 30000; 0 = off) |
  * | `PBXKIT_STORAGE_PRESIGN_SECONDS` | answer archive hits with presigned URLs valid this long |
  * | `PBXKIT_STORAGE_ARCHIVE_JOURNAL` | enables the archiver (needs local and S3); `_ARCHIVE_DAYS` (default: LOCAL_DAYS), `_ARCHIVE_DELETE` (default true), `_ARCHIVE_VERIFY` (`read-back`/`metadata`), `_ARCHIVE_CONCURRENCY` (2), `_ARCHIVE_DISK_USED_PERCENT` |
  */
@@ -88,6 +91,7 @@ export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
     instanceId: str('INSTANCE_ID') ?? hostname(),
     localDays,
     idleTimeoutMs: num('IDLE_TIMEOUT_MS', 60_000, 1) as number,
+    resolveCacheMs: num('RESOLVE_CACHE_MS', 30_000) as number,
     peers: {},
   };
   const root = str('LOCAL_ROOT');
@@ -221,6 +225,7 @@ export async function createStorage(
       : {}),
     peers: peers.map((backend) => ({ backend, instanceId: backend.instanceId })),
     localDays: config.localDays,
+    cacheTtlMs: config.resolveCacheMs,
     instanceId: config.instanceId,
     ...(index ? { index: index as LocationIndex } : {}),
     ...(config.presignSeconds ? { presign: { expiresInSeconds: config.presignSeconds } } : {}),

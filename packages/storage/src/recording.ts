@@ -37,4 +37,9 @@ export interface ResolvedRecording {
 /** Anything that turns a call uuid into a stored recording: the tiered resolver, or a function of yours. */
 export interface RecordingSource {
   resolve(uuid: string, options?: { signal?: AbortSignal }): Promise<ResolvedRecording | undefined>;
+  /**
+   * Called when a resolved recording was not where `resolve` said (moved between the two): a source that
+   * remembers locations forgets this one, so that resolving again looks afresh.
+   */
+  invalidate?(uuid: string): void;
 }

@@ -41,6 +41,17 @@ export interface TieredRecordingResolverOptions {
   presign?: { expiresInSeconds?: number };
   /** IANA time zone for the date tokens of key templates (FusionPBX uses the switch's local time). Default UTC. */
   timeZone?: string;
+  /**
+   * How long a found recording is remembered, so that the requests of one playback (a player seeking sends a
+   * `Range` request per seek) cost no locator query, index lookup or tier probe after the first. Default 0
+   * (off: every `resolve` looks); `createStorage` sets 30 000. Misses are never remembered (a recording may appear once its call ends), nor
+   * answers with a presigned URL. A remembered location that proves wrong (the archiver moved the file) is
+   * dropped by {@link TieredRecordingResolver.invalidate}, which the recordings handler calls before it
+   * resolves again.
+   */
+  cacheTtlMs?: number;
+  /** Most recordings remembered at once (the oldest go first). Default 1000. */
+  cacheEntries?: number;
   /** Clock (tests). */
   now?: () => Date;
   logger?: Logger;
@@ -84,6 +95,8 @@ export class TieredRecordingResolver implements RecordingSource {
   private readonly instanceId: string;
   private readonly log: Logger;
   private readonly resolutions;
+  /** uuid → where it was found and until when that is trusted; in insertion order, oldest first. */
+  private readonly remembered = new Map<string, { found: ResolvedRecording; until: number }>();
 
   constructor(options: TieredRecordingResolverOptions) {
     this.options = options;
@@ -110,6 +123,35 @@ export class TieredRecordingResolver implements RecordingSource {
   async resolve(
     uuid: string,
     options: { signal?: AbortSignal } = {},
+  ): Promise<ResolvedRecording | undefined> {
+    const clock = (this.options.now ?? (() => new Date()))().getTime();
+    const hit = this.remembered.get(uuid);
+    if (hit && hit.until > clock) {
+      this.resolutions.inc({ tier: hit.found.tier ?? 'unknown', via: 'cache' });
+      return hit.found;
+    }
+    this.remembered.delete(uuid);
+    const found = await this.lookUp(uuid, options);
+    const ttl = this.options.cacheTtlMs ?? 0;
+    if (found && !found.url && ttl > 0) {
+      this.remembered.set(uuid, { found, until: clock + ttl });
+      const limit = this.options.cacheEntries ?? 1000;
+      for (const oldest of this.remembered.keys()) {
+        if (this.remembered.size <= limit) break;
+        this.remembered.delete(oldest);
+      }
+    }
+    return found;
+  }
+
+  /** Forgets where call `uuid`'s recording was found: the next {@link resolve} looks again. */
+  invalidate(uuid: string): void {
+    this.remembered.delete(uuid);
+  }
+
+  private async lookUp(
+    uuid: string,
+    options: { signal?: AbortSignal },
   ): Promise<ResolvedRecording | undefined> {
     let ref: RecordingRef | undefined;
     if (this.options.locator) {

@@ -206,4 +206,50 @@ describe('TieredRecordingResolver', () => {
     const found = await make({ presign: { expiresInSeconds: 60 } }).resolve(UUID);
     expect(found?.url).toBe(`https://s3.example/${archiveKey(start)}?sig`);
   });
+
+  it('with cacheTtlMs, the requests of one playback cost one locator query and one probe, until the TTL', async () => {
+    const start = daysAgo(30);
+    refs.set(UUID, { uuid: UUID, domain: 'd.example', callStart: start });
+    await archive.write(archiveKey(start), 'A');
+    let clock = NOW.getTime();
+    let located = 0;
+    const resolver = make({
+      index: undefined,
+      cacheTtlMs: 30_000,
+      now: () => new Date(clock),
+      locator: {
+        locate: async (uuid) => {
+          located++;
+          return refs.get(uuid);
+        },
+      },
+    });
+    for (let seek = 0; seek < 5; seek++) expect((await resolver.resolve(UUID))?.tier).toBe('s3');
+    expect(located).toBe(1);
+    expect(archive.stats).toHaveLength(1);
+
+    clock += 30_001; // the TTL ran out: look again
+    expect((await resolver.resolve(UUID))?.tier).toBe('s3');
+    expect(located).toBe(2);
+
+    resolver.invalidate(UUID); // the handler found it gone: look again now
+    expect((await resolver.resolve(UUID))?.tier).toBe('s3');
+    expect(located).toBe(3);
+    expect(archive.stats).toHaveLength(3);
+  });
+
+  it('a remembered resolver never remembers a miss, nor a presigned URL', async () => {
+    const start = daysAgo(30);
+    refs.set(UUID, { uuid: UUID, domain: 'd.example', callStart: start });
+    const resolver = make({ index: undefined, cacheTtlMs: 30_000 });
+    expect(await resolver.resolve(UUID)).toBeUndefined();
+    await archive.write(archiveKey(start), 'A'); // the recording lands after the first request
+    expect((await resolver.resolve(UUID))?.tier).toBe('s3');
+
+    const presigning = make({ index: undefined, cacheTtlMs: 30_000, presign: { expiresInSeconds: 60 } });
+    const before = archive.stats.length;
+    await presigning.resolve(UUID);
+    await presigning.resolve(UUID);
+    expect(archive.stats.length - before).toBe(2);
+  });
 });

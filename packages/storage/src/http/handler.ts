@@ -4,7 +4,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Logger, MetricsFactory, type Registry, resolveLogger } from '@pbxkit/core';
 import { type ByteRange, contentTypeFor, type ObjectInfo } from '../backend.js';
-import { StorageError } from '../errors.js';
+import { StorageError, StorageNotFoundError } from '../errors.js';
 import type { RecordingSource, ResolvedRecording } from '../recording.js';
 import { PumpError, pump } from './pump.js';
 import { parseRange } from './range.js';
@@ -72,10 +72,11 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
     help: 'Transfers cut after the headers were sent, by reason',
     labelNames: ['reason'],
   });
-  const resolve =
-    typeof options.source === 'function'
-      ? options.source
-      : (uuid: string) => (options.source as RecordingSource).resolve(uuid);
+  const source = options.source;
+  const resolve = typeof source === 'function' ? source : (uuid: string) => source.resolve(uuid);
+  const invalidate = (uuid: string): void => {
+    if (typeof source !== 'function') source.invalidate?.(uuid);
+  };
 
   const json = (req: IncomingMessage, res: ServerResponse, status: number, body: object): void => {
     const text = JSON.stringify(body);
@@ -125,7 +126,24 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
         requests.inc({ method: req.method, status: '302' });
         return true;
       }
-      await serve(req, res, url, found);
+      try {
+        await serve(req, res, url, found);
+      } catch (err) {
+        // Gone between resolving and reading (the archiver moved it to S3 and deleted the local copy, or a
+        // remembered location went stale): resolve once more rather than answer 404 for a recording that exists.
+        if (res.headersSent || !(err instanceof StorageNotFoundError)) throw err;
+        log.debug(
+          { uuid, key: found.key, tier: found.tier },
+          'recording moved while resolving: resolving again',
+        );
+        invalidate(uuid);
+        const again = await resolve(uuid);
+        if (!again) {
+          json(req, res, 404, { error: 'not_found', reason: `no recording for call ${uuid}` });
+          return true;
+        }
+        await serve(req, res, url, again);
+      }
     } catch (err) {
       if (res.headersSent) {
         // serve() already cut the connection and counted it; nothing else can be said to this client.
