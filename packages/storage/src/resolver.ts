@@ -44,10 +44,10 @@ export interface TieredRecordingResolverOptions {
   /**
    * How long a found recording is remembered, so that the requests of one playback (a player seeking sends a
    * `Range` request per seek) cost no locator query, index lookup or tier probe after the first. Default 0
-   * (off: every `resolve` looks); `createStorage` sets 30 000. Misses are never remembered (a recording may appear once its call ends), nor
-   * answers with a presigned URL. A remembered location that proves wrong (the archiver moved the file) is
-   * dropped by {@link TieredRecordingResolver.invalidate}, which the recordings handler calls before it
-   * resolves again.
+   * (off: every `resolve` looks); `createStorage` sets 30 000. Misses are never remembered (a recording may
+   * appear once its call ends), nor answers with a presigned URL. A remembered location that proves wrong (the
+   * archiver moved the file) is dropped by {@link TieredRecordingResolver.invalidate}, which the recordings
+   * handler calls before it resolves again.
    */
   cacheTtlMs?: number;
   /** Most recordings remembered at once (the oldest go first). Default 1000. */
