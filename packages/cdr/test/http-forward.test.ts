@@ -307,10 +307,12 @@ describe('HttpForwardSink', () => {
   });
 
   it('close() ends requests in flight with CDR_FORWARD_CLOSED', async () => {
-    handler = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      handler = () => resolve(); // and never answer
+    });
     const sink = new HttpForwardSink({ url: `${base}/cdr`, timeoutMs: 10_000, retry: fast });
     const pending = sink.write([syntheticRecord('55555555-0000-0000-0000-000000000001')]).catch((e) => e);
-    while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await arrived;
     await sink.close();
     expect(await pending).toMatchObject({ code: 'CDR_FORWARD_CLOSED' });
   });

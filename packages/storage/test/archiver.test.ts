@@ -1,7 +1,7 @@
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   Archiver,
   type ArchiverOptions,
@@ -211,23 +211,30 @@ describe('Archiver schedule', () => {
       });
       const reports: number[] = [];
       archiver.on('report', (r) => reports.push(r.archived));
-      archiver.start({ intervalMs: 50 });
-      archiver.start({ intervalMs: 50 }); // idempotent
-      const until = async (cond: () => boolean) => {
-        const deadline = Date.now() + 10_000;
-        while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      };
-      const total = () => reports.reduce((a, b) => a + b, 0);
-      await until(() => total() === 1);
-      await source.write(`${uuid(2)}.wav`, 'two'); // picked up by a later pass
-      await until(() => total() === 2);
+      /** Resolves at the next report (the schedule's clock is ours: timers move only when the test says). */
+      const nextReport = () => new Promise<void>((resolve) => archiver.once('report', () => resolve()));
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      let first = nextReport();
+      archiver.start({ intervalMs: 60_000 });
+      archiver.start({ intervalMs: 60_000 }); // idempotent: one schedule
+      await first; // the pass at once
+      // The next pass is scheduled in the microtasks after the report: one turn of the event loop runs them.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(reports).toEqual([1]);
+      expect(vi.getTimerCount()).toBe(1); // the next pass is scheduled, once
+
+      await source.write(`${uuid(2)}.wav`, 'two');
+      first = nextReport();
+      await vi.advanceTimersByTimeAsync(60_000);
+      await first; // picked up by the scheduled pass
+      expect(reports).toEqual([1, 1]);
+
       await archiver.stop();
-      const count = reports.length;
-      expect(count).toBeGreaterThanOrEqual(2);
-      expect(total()).toBe(2);
-      await new Promise((r) => setTimeout(r, 120));
-      expect(reports.length).toBe(count); // stopped
+      expect(vi.getTimerCount()).toBe(0); // nothing left to run
+      await vi.advanceTimersByTimeAsync(10 * 60_000);
+      expect(reports).toEqual([1, 1]); // stopped
     } finally {
+      vi.useRealTimers();
       await cleanup();
     }
   });
