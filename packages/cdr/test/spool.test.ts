@@ -271,6 +271,28 @@ describe('CdrSpool', () => {
     expect(ids.every((id) => again.isDone('pg', id))).toBe(true);
   });
 
+  it('dead-letters many entries at once without leaking a file descriptor (all closed by close())', async () => {
+    // Linux only: the open descriptors of this process.
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const dir = tempDir();
+    const spool = await CdrSpool.open({ dir });
+    const ids: string[] = [];
+    for (let i = 0; i < 32; i++) {
+      const { uuid, xml } = makeCdr();
+      ids.push(await spool.append({ xml, uuid, leg: 'a' }));
+    }
+    await spool.attachSink('pg');
+    await spool.close();
+    const before = fds();
+    const again = await CdrSpool.open({ dir });
+    await again.attachSink('pg');
+    // The first dead letters of a sink arrive together (a failed batch): they must share one directory syncer.
+    await Promise.all(ids.map((id) => again.deadLetter('pg', id, new Error('outage'), 3)));
+    expect((await again.deadLetters('pg')).sort()).toEqual([...ids].sort());
+    await again.close();
+    expect(fds()).toBe(before);
+  });
+
   it('dead-letters an entry for one sink with the last error, and replays it for that sink only', async () => {
     const dir = tempDir();
     const spool = await openSpool(dir);

@@ -39,10 +39,13 @@ export class DirSyncer {
   private async fsyncDir(): Promise<void> {
     // One handle for the directory's lifetime: an fsync is then one system call, not open + fsync + close.
     this.handle ??= open(this.dir, constants.O_RDONLY);
+    const handle = this.handle;
     try {
-      await (await this.handle).sync();
+      await (await handle).sync();
     } catch (err) {
-      this.handle = undefined;
+      // Open again next time; close this one if it did open (its sync failed), or it would leak.
+      if (this.handle === handle) this.handle = undefined;
+      void handle.then((h) => h.close()).catch(() => {});
       throw err;
     }
   }

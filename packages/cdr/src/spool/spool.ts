@@ -155,7 +155,12 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
   private readonly quarantineDir: string;
   private readonly stateSync: DirSyncer;
   private readonly quarantineSync: DirSyncer;
-  private readonly deadSyncs = new Map<string, DirSyncer>();
+  /**
+   * The syncer of each sink's dead-letter directory, ready once the directory exists durably. Held as a
+   * promise from the first call on: a failed batch dead-letters its entries all at once, and each must wait for
+   * the same directory (one syncer, one open handle) rather than create its own.
+   */
+  private readonly deadSyncs = new Map<string, Promise<DirSyncer>>();
   private readonly journals = new Map<string, Promise<SinkJournal>>();
   /** The done marks of each attached sink (the settled value of `journals`, readable synchronously). */
   private readonly doneSets = new Map<string, Set<string>>();
@@ -331,13 +336,17 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     const dir = this.deadLetterDir(sink);
     const entry = await this.read(id);
     if (entry) {
-      await mkdir(dir, { recursive: true });
-      let sync = this.deadSyncs.get(sink);
-      if (!sync) {
-        if (this.fsync) await fsyncPath(this.deadDir);
-        sync = new DirSyncer(dir, this.fsync);
-        this.deadSyncs.set(sink, sync);
+      let ready = this.deadSyncs.get(sink);
+      if (!ready) {
+        ready = (async () => {
+          await mkdir(dir, { recursive: true });
+          if (this.fsync) await fsyncPath(this.deadDir);
+          return new DirSyncer(dir, this.fsync);
+        })();
+        this.deadSyncs.set(sink, ready);
+        ready.catch(() => this.deadSyncs.delete(sink)); // the next dead letter tries again
       }
+      const sync = await ready;
       const { xml, ...header } = entry;
       const err = error instanceof Error ? error : new Error(String(error));
       const code: unknown = (err as Error & { code?: unknown }).code;
@@ -456,8 +465,9 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
       await journal.handle.close().catch(() => {});
     }
     await this.log.close();
-    for (const sync of [this.stateSync, this.quarantineSync, ...this.deadSyncs.values()]) {
-      await sync.close().catch(() => {});
+    const deadSyncs = await Promise.all([...this.deadSyncs.values()].map((s) => s.catch(() => undefined)));
+    for (const sync of [this.stateSync, this.quarantineSync, ...deadSyncs]) {
+      await sync?.close().catch(() => {});
     }
     await this.unlock();
   }
