@@ -115,34 +115,31 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
           return true;
         }
       }
-      const found = await resolve(uuid);
-      if (!found) {
-        json(req, res, 404, { error: 'not_found', reason: `no recording for call ${uuid}` });
-        return true;
-      }
-      if (options.redirectToUrl && found.url) {
-        res.writeHead(302, { Location: found.url, 'Cache-Control': 'no-store' });
-        res.end();
-        requests.inc({ method: req.method, status: '302' });
-        return true;
-      }
-      try {
-        await serve(req, res, url, found);
-      } catch (err) {
-        // Gone between resolving and reading (the archiver moved it to S3 and deleted the local copy, or a
-        // remembered location went stale): resolve once more rather than answer 404 for a recording that exists.
-        if (res.headersSent || !(err instanceof StorageNotFoundError)) throw err;
-        log.debug(
-          { uuid, key: found.key, tier: found.tier },
-          'recording moved while resolving: resolving again',
-        );
-        invalidate(uuid);
-        const again = await resolve(uuid);
-        if (!again) {
+      // A second look only when the first location proved wrong before any byte was sent: the archiver moved it
+      // to S3 and deleted the local copy between resolving and reading, or a remembered location went stale.
+      for (let attempt = 1; ; attempt++) {
+        const found = await resolve(uuid);
+        if (!found) {
           json(req, res, 404, { error: 'not_found', reason: `no recording for call ${uuid}` });
           return true;
         }
-        await serve(req, res, url, again);
+        if (options.redirectToUrl && found.url) {
+          res.writeHead(302, { Location: found.url, 'Cache-Control': 'no-store' });
+          res.end();
+          requests.inc({ method: req.method, status: '302' });
+          return true;
+        }
+        try {
+          await serve(req, res, url, found);
+          return true;
+        } catch (err) {
+          if (attempt > 1 || res.headersSent || !(err instanceof StorageNotFoundError)) throw err;
+          log.debug(
+            { uuid, key: found.key, tier: found.tier },
+            'recording moved while resolving: resolving again',
+          );
+          invalidate(uuid);
+        }
       }
     } catch (err) {
       if (res.headersSent) {
