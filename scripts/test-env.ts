@@ -17,13 +17,14 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
-/** The captured real traffic in `../shared/fixtures` beside the checkout (see its README). */
-export const FIXTURES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures');
+/** The captured real traffic in the repository's `fixtures/` (see fixtures/README.md for where each came from). */
+export const FIXTURES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures');
 
 /** Bytes of one fixture file, e.g. `fixture('esl', '04-api-status.txt')`. */
 export function fixture(...parts: string[]): Buffer {
   const path = join(FIXTURES_DIR, ...parts);
-  if (!existsSync(path)) throw new Error(`fixture ${path} not found: is ../shared beside the checkout?`);
+  if (!existsSync(path))
+    throw new Error(`fixture ${path} not found: is the repository's fixtures/ tree complete?`);
   return readFileSync(path);
 }
 

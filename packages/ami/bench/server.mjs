@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { FakeAsterisk } from '../dist/testing.js';
 
 const capture = readFileSync(
-  new URL('../../../../shared/fixtures/ami/28-originate-async-success.rx', import.meta.url),
+  new URL('../../../fixtures/ami/28-originate-async-success.rx', import.meta.url),
   'utf8',
 );
 

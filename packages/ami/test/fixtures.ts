@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The real Asterisk 22.10.1 captures shared by the whole repository. */
-export const FIXTURES_DIR = fileURLToPath(new URL('../../../../shared/fixtures/ami/', import.meta.url));
+/** The real Asterisk 22.10.1 captures in the repository's `fixtures/ami` (see fixtures/README.md). */
+export const FIXTURES_DIR = fileURLToPath(new URL('../../../fixtures/ami/', import.meta.url));
 
 /** Bytes Asterisk sent in capture `name` (without extension), banner first. */
 export function rx(name: string): Buffer {

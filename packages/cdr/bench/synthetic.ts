@@ -2,10 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const FIXTURE = fileURLToPath(
-  new URL(
-    '../../../../shared/fixtures/cdr/ccm-aleg-outbound-gateway-bridge-answered.cdr.xml',
-    import.meta.url,
-  ),
+  new URL('../../../fixtures/cdr/ccm-aleg-outbound-gateway-bridge-answered.cdr.xml', import.meta.url),
 );
 
 /**

@@ -3,11 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EslParser } from '../src/index.js';
 
-/** The captured FreeSWITCH traffic: `shared/` beside the checkout (`/work/shared` for `/work/main`). */
-export const FIXTURES_DIR = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../../../shared/fixtures/esl',
-);
+/** The captured FreeSWITCH traffic in the repository's `fixtures/esl` (see fixtures/README.md). */
+export const FIXTURES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/esl');
 
 /** What a socket read delivers at most (the chunk size of the event streams). */
 export const CHUNK_BYTES = 64 * 1024;
@@ -27,7 +24,7 @@ export interface EventCycle {
 export function eventCycle(fixture: string, contentType: string): EventCycle {
   const path = join(FIXTURES_DIR, fixture);
   if (!existsSync(path)) {
-    throw new Error(`fixture ${path} not found: the benchmark needs shared/fixtures beside the checkout`);
+    throw new Error(`fixture ${path} not found: the repository's fixtures/esl is incomplete`);
   }
   const stream = readFileSync(path);
   const parts: Buffer[] = [];
