@@ -70,7 +70,7 @@ write_conf() {
 [global]
 fsid = $fsid
 mon_initial_members = a
-mon_host = v1:127.0.0.1:$mon_port
+mon_host = [v2:127.0.0.1:$((mon_port + 1)),v1:127.0.0.1:$mon_port]
 public_network = 127.0.0.0/8
 auth_cluster_required = none
 auth_service_required = none
@@ -133,6 +133,11 @@ start_osd() {
   fail "ceph-osd did not start: $(last_error "osd.$id")"
 }
 
+create_user() {
+  timeout 30 radosgw-admin -c "$dir/ceph.conf" user create --uid="$s3_uid" --display-name="pbxkit tests" \
+    --access-key="$s3_access" --secret="$s3_secret" >/dev/null 2>>"$dir/log/setup.log"
+}
+
 start() {
   if [ -n "${PBXKIT_TEST_S3_ENDPOINT:-}" ]; then
     log "S3: using PBXKIT_TEST_S3_ENDPOINT as given"
@@ -158,32 +163,40 @@ start() {
     write_conf "$fsid"
     log "starting a single-node Ceph (mon :$mon_port, memstore OSD) and radosgw on 127.0.0.1:$s3_port"
     ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
-    monmaptool --create --add a "v1:127.0.0.1:$mon_port" --fsid "$fsid" "$dir/monmap" >/dev/null
+    # Both messenger addresses in the first monmap, so no `mon enable-msgr2` command is needed later.
+    monmaptool --create --addv a "[v2:127.0.0.1:$((mon_port + 1)),v1:127.0.0.1:$mon_port]" --fsid "$fsid" \
+      "$dir/monmap" >/dev/null
     ceph-mon -c "$dir/ceph.conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring" \
       >>"$dir/log/setup.log" 2>&1 || fail "ceph-mon --mkfs failed: $(last_error mon.a)"
     ceph-mon -c "$dir/ceph.conf" -i a >>"$dir/log/setup.log" 2>&1 || fail "ceph-mon did not start: $(last_error mon.a)"
     wait_until "$limit_s" "the Ceph monitor" ceph_cli mon stat || fail "the monitor did not answer: $(last_error mon.a)"
-    ceph_cli mon enable-msgr2 >/dev/null 2>&1 || true
-    local osd_id
-    osd_id=$(ceph_cli osd create) || fail "ceph osd create failed: $(last_error client.admin)"
-    ceph-osd -c "$dir/ceph.conf" --no-mon-config -i "$osd_id" --mkfs >>"$dir/log/setup.log" 2>&1 ||
-      fail "ceph-osd --mkfs failed: $(last_error "osd.$osd_id")"
+    # The ceph CLI (librados) has the same zero-fsid first monmap as the OSD and cannot be told otherwise, so
+    # a one-shot command can be refused with 'wrong fsid'. `osd create <uuid>` is idempotent for one uuid:
+    # it is repeated until the monitor accepts it, and the OSD is made with that uuid.
+    local osd_uuid osd_id
+    osd_uuid=$(cat /proc/sys/kernel/random/uuid)
+    local deadline=$((SECONDS + 30))
+    until osd_id=$(ceph_cli osd create "$osd_uuid" 2>>"$dir/log/setup.log"); do
+      [ "$SECONDS" -lt "$deadline" ] || fail "ceph osd create failed: $(tail -n 1 "$dir/log/setup.log")"
+      sleep 0.2
+    done
+    ceph-osd -c "$dir/ceph.conf" --no-mon-config -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" \
+      >>"$dir/log/setup.log" 2>&1 || fail "ceph-osd --mkfs failed: $(last_error "osd.$osd_id")"
+    # The OSD places itself in the CRUSH map when it boots (osd_crush_update_on_start).
     start_osd "$osd_id"
-    ceph_cli osd crush add-bucket localhost host >/dev/null 2>&1 || true
-    ceph_cli osd crush move localhost root=default >/dev/null 2>&1 || true
-    ceph_cli osd crush add "osd.$osd_id" 1.0 host=localhost >/dev/null 2>&1 || true
     wait_until "$limit_s" "the OSD to be up" osd_up || fail "the OSD was not up: $(last_error "osd.$osd_id")"
     ceph-authtool --create-keyring "$dir/rgw/keyring" --gen-key -n client.rgw.pbxkit >/dev/null
-    radosgw -c "$dir/ceph.conf" --no-mon-config -n client.rgw.pbxkit >>"$dir/log/setup.log" 2>&1 ||
+    radosgw -c "$dir/ceph.conf" -n client.rgw.pbxkit >>"$dir/log/setup.log" 2>&1 ||
       fail "radosgw did not start: $(last_error client.rgw.pbxkit)"
     emit PBXKIT_SVC_S3_STARTED 1
     wait_until "$limit_s" "radosgw on 127.0.0.1:$s3_port" s3_answers ||
       fail "radosgw did not answer on 127.0.0.1:$s3_port: $(last_error client.rgw.pbxkit)"
     log "S3 (radosgw) up in $((SECONDS - t0)) s"
   fi
-  if ! timeout 30 radosgw-admin -c "$dir/ceph.conf" --no-mon-config user info --uid="$s3_uid" >/dev/null 2>&1; then
-    timeout 60 radosgw-admin -c "$dir/ceph.conf" --no-mon-config user create --uid="$s3_uid" \
-      --display-name="pbxkit tests" --access-key="$s3_access" --secret="$s3_secret" >/dev/null 2>>"$dir/log/setup.log" ||
+  # radosgw-admin is a librados client too (see `osd create` above): creating the same user again is
+  # harmless, so a refused attempt is repeated.
+  if ! timeout 30 radosgw-admin -c "$dir/ceph.conf" user info --uid="$s3_uid" >/dev/null 2>&1; then
+    wait_until 60 "radosgw-admin to create the test user" create_user ||
       fail "radosgw-admin user create failed: $(tail -n 1 "$dir/log/setup.log")"
   fi
   emit PBXKIT_TEST_S3_ENDPOINT "http://127.0.0.1:$s3_port"
