@@ -54,8 +54,8 @@ export async function startReferenceServer(
   await mkdir(config.dataDir, { recursive: true });
   const registry = new Registry();
   const store = config.databaseUrl
-    ? new PostgresCdrSink({ connectionString: config.databaseUrl }, { logger })
-    : new PostgresCdrSink({ pglite: { dataDir: join(config.dataDir, 'pglite') } }, { logger });
+    ? new PostgresCdrSink({ connectionString: config.databaseUrl }, { logger, registry })
+    : new PostgresCdrSink({ pglite: { dataDir: join(config.dataDir, 'pglite') } }, { logger, registry });
   await store.createSchema();
   const spool = await CdrSpool.open({ dir: join(config.dataDir, 'cdr-spool'), logger });
   const dispatcher = new CdrDispatcher({ spool, sinks: [store], logger, registry });

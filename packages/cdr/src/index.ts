@@ -64,7 +64,6 @@ export {
   type PostgresPreparedCdr,
   type PostgresTarget,
 } from './sinks/postgres.js';
-export { pgClient, pgliteClient, type SqlClient } from './sinks/sql-client.js';
 export { type InspectedEntry, inspectSpool, type SpoolReport } from './spool/inspect.js';
 export { SpoolLockedError } from './spool/lock.js';
 export {

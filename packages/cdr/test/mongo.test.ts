@@ -174,7 +174,7 @@ function mongoSuite(label: string, server: () => Promise<{ url: string; stop(): 
       expect(documentVariables(doc)).toEqual({ ...record.variables });
       expect(doc.variables.caller_id_number).toBe('0044123');
       expect(doc.caller_id_number).toBe('0044123');
-      const found = await sink.collection.findOne({ 'variables.sip_h_X-a%2Eb': 'v1' });
+      const found = await (await sink.collection()).findOne({ 'variables.sip_h_X-a%2Eb': 'v1' });
       expect(found?._id).toBe(record.uuid);
     });
 
@@ -185,7 +185,7 @@ function mongoSuite(label: string, server: () => Promise<{ url: string; stop(): 
         parseCdr(syntheticCdr({ start: new Date(base - i * day) })),
       );
       await sink.write(records);
-      const deleteMany = vi.spyOn(sink.collection, 'deleteMany');
+      const deleteMany = vi.spyOn(await sink.collection(), 'deleteMany');
       const cutoff = new Date(base - 9.5 * day); // i = 10..22 are older: 13 CDRs
       expect(await sink.purgeOlderThan(cutoff, { batchSize: 4 })).toBe(13);
       expect(deleteMany).toHaveBeenCalledTimes(4); // 4 + 4 + 4 + 1
@@ -194,7 +194,7 @@ function mongoSuite(label: string, server: () => Promise<{ url: string; stop(): 
         expect(filter._id.$in.length).toBeLessThanOrEqual(4);
       }
       expect(await sink.count()).toBe(10);
-      const left = await sink.collection.find({}, { projection: { start_stamp: 1 } }).toArray();
+      const left = await (await sink.collection()).find({}, { projection: { start_stamp: 1 } }).toArray();
       for (const doc of left) expect(doc.start_stamp?.getTime()).toBeGreaterThanOrEqual(cutoff.getTime());
       expect(await sink.purgeOlderThan(cutoff, { batchSize: 4 })).toBe(0);
       deleteMany.mockRestore();
@@ -210,7 +210,7 @@ function mongoSuite(label: string, server: () => Promise<{ url: string; stop(): 
 
     it('creates the indexes on start time and domain (idempotently)', async () => {
       await sink.ensureIndexes();
-      const indexes = await sink.collection.listIndexes().toArray();
+      const indexes = await (await sink.collection()).listIndexes().toArray();
       const byName = new Map(indexes.map((i) => [i.name as string, i.key as Record<string, number>]));
       for (const spec of MONGO_CDR_INDEXES) expect(byName.get(spec.name)).toEqual(spec.key);
     });
@@ -220,7 +220,7 @@ function mongoSuite(label: string, server: () => Promise<{ url: string; stop(): 
       const withDb = withDatabase(url, database);
       const own = new MongoCdrSink({ url: withDb });
       try {
-        expect(own.collection.dbName).toBe(database);
+        expect((await own.collection()).dbName).toBe(database);
         const record = parseCdr(syntheticCdr());
         await own.write([record]);
         expect(
@@ -243,7 +243,7 @@ describe('MongoCdrSink duplicate keys', () => {
   it('counts a bulkWrite that failed only with E11000 (a concurrent writer stored the uuid) as stored', async () => {
     const sink = new MongoCdrSink({ url: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=100' });
     const bulkWrite = vi
-      .spyOn(sink.collection, 'bulkWrite')
+      .spyOn(await sink.collection(), 'bulkWrite')
       .mockRejectedValueOnce(
         Object.assign(new Error('E11000 duplicate key'), { writeErrors: [{ code: 11000 }] }),
       );
@@ -255,7 +255,7 @@ describe('MongoCdrSink duplicate keys', () => {
   it('rethrows any other write error, and a mix of E11000 and others', async () => {
     const sink = new MongoCdrSink({ url: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=100' });
     const mixed = Object.assign(new Error('mixed'), { writeErrors: [{ code: 11000 }, { code: 2 }] });
-    vi.spyOn(sink.collection, 'bulkWrite').mockRejectedValueOnce(mixed);
+    vi.spyOn(await sink.collection(), 'bulkWrite').mockRejectedValueOnce(mixed);
     await expect(sink.write([record()])).rejects.toBe(mixed);
     // and a server that cannot be reached fails the write (the dispatcher retries it)
     await expect(sink.write([record()])).rejects.toThrow();

@@ -1,7 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
+import { Registry } from '@pbxkit/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl } from '../../../scripts/test-env.js';
+import { captureLogger, watchUncaught } from '../../../scripts/test-observe.js';
 import { PostgresCdrSink, parseCdr } from '../src/index.js';
 import { cdrDocuments } from './fixtures.js';
 
@@ -95,7 +97,7 @@ describe('PostgresCdrSink when the server is unreachable', () => {
 });
 
 describe('PostgresCdrSink when connections drop', () => {
-  it('survives the server cutting its idle connections (no uncaught error), and writes again afterwards', async () => {
+  it('survives the server cutting its idle connections (no uncaught error; logged and counted), and writes again afterwards', async () => {
     const { createServer, connect } = await import('node:net');
     const target = new URL(testDatabaseUrl());
     const sockets = new Set<import('node:net').Socket>();
@@ -116,30 +118,23 @@ describe('PostgresCdrSink when connections drop', () => {
     const schema = `drop_${process.pid}`;
     const admin = new pg.Pool({ connectionString: testDatabaseUrl() });
     await admin.query(`create schema ${schema}`);
-    let noticed: () => void = () => {};
-    const cutNoticed = new Promise<void>((resolve) => {
-      noticed = resolve;
-    });
-    const logger = {
-      trace() {},
-      debug() {},
-      info() {},
-      warn: (_obj: unknown, msg?: string) => {
-        if (msg === 'PostgreSQL connection error') noticed();
-      },
-      error() {},
-      fatal() {},
-      child: () => logger,
-    };
-    const sink = new PostgresCdrSink({ connectionString: url }, { schema, logger });
+    const { logger, next } = captureLogger();
+    const registry = new Registry();
+    const sink = new PostgresCdrSink({ connectionString: url }, { schema, logger, registry });
     await sink.createSchema();
     const all = records();
     await sink.write(all.slice(0, 3));
     // Cut every connection, as a PostgreSQL restart would: the pool's idle client gets an error event, which
-    // must be logged, not thrown out of the process.
+    // must be logged and counted, not thrown out of the process.
+    const uncaught = watchUncaught();
+    const lost = next((l) => l.msg === 'PostgreSQL connection lost while idle in the pool');
     for (const socket of sockets) socket.destroy();
     sockets.clear();
-    await cutNoticed;
+    await Promise.race([lost, uncaught.first]);
+    uncaught.stop();
+    expect(uncaught.errors).toEqual([]);
+    expect((await lost).fields).toMatchObject({ component: 'cdr-postgres', sink: 'postgres' });
+    expect(await registry.metrics()).toMatch(/pbxkit_cdr_errors_total\{component="postgres_sink"\} [1-9]/);
     await sink.write(all.slice(3));
     expect(await sink.count()).toBe(new Set(all.map((r) => r.uuid)).size);
     await sink.close();

@@ -7,9 +7,23 @@ export {
   QueueOverflowError,
 } from './async-queue.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
+export { type ErrorContext, ErrorReporter, type ErrorReporterOptions } from './error-reporter.js';
 export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
-export { type EventMap, TypedEmitter } from './events.js';
+export { type ErrorEventArgs, type EventMap, TypedEmitter } from './events.js';
 export { type LogFn, type Logger, resolveLogger, silentLogger } from './logger.js';
 export { LATENCY_BUCKETS_SECONDS, MetricsFactory, type MetricsOptions, metricName } from './metrics.js';
+export { importOptional, MissingDependencyError } from './optional-import.js';
 export { isHexDigit, percentDecode } from './percent-decode.js';
 export { type RetryOptions, retry } from './retry.js';
+export {
+  type PGliteLike,
+  type PGliteQueryable,
+  type PgClientOptions,
+  type PgPoolClientLike,
+  type PgPoolLike,
+  pgClient,
+  pgliteClient,
+  type SqlClient,
+  type SqlResult,
+} from './sql/client.js';
+export { type OpenSqlClientOptions, openSqlClient, type SqlTarget } from './sql/open.js';

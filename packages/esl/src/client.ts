@@ -3,6 +3,7 @@ import type { Counter, Gauge, Registry } from '@pbxkit/core';
 import {
   BoundedAsyncQueue,
   type BoundedAsyncQueueOptions,
+  ErrorReporter,
   type Logger,
   MetricsFactory,
   resolveLogger,
@@ -104,6 +105,7 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
   readonly port: number;
   private readonly options: EslClientOptions;
   private readonly log_: Logger;
+  private readonly errors: ErrorReporter;
   private conn: EslConnection | undefined;
   private currentState: EslClientState = 'idle';
   private closing = false;
@@ -128,6 +130,7 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
     this.port = options.port ?? 8021;
     this.bgapiTimeoutMs = options.bgapiTimeoutMs ?? 300_000;
     this.log_ = resolveLogger(options.logger, { component: 'esl-client', host: this.host, port: this.port });
+    this.errors = new ErrorReporter('esl', 'client', { logger: this.log_, registry: options.registry });
     const factory = new MetricsFactory('esl', options.registry);
     this.metrics = createCommandMetrics(factory);
     this.clientMetrics = {
@@ -440,10 +443,9 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
       this.emit('connected');
     } catch (err) {
       if (this.closing) return;
-      this.log_.error({ err }, 'reconnection gave up');
       this.setState('closed');
       for (const queue of this.queues) queue.end(err);
-      this.emit('error', err as Error);
+      this.emitError(this.errors, 'reconnection gave up', err as Error);
     }
   }
 

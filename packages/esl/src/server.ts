@@ -1,5 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { type Logger, MetricsFactory, type Registry, resolveLogger, TypedEmitter } from '@pbxkit/core';
+import {
+  ErrorReporter,
+  type Logger,
+  MetricsFactory,
+  type Registry,
+  resolveLogger,
+  TypedEmitter,
+} from '@pbxkit/core';
 import {
   type CommandMetrics,
   createCommandMetrics,
@@ -143,6 +150,7 @@ export class EslServer extends TypedEmitter<EslServerEvents> {
   private readonly server: Server;
   private readonly options: EslServerOptions;
   private readonly log: Logger;
+  private readonly errors: ErrorReporter;
   private readonly sessions = new Set<EslSession>();
   /** Connections still waiting for their channel data. */
   private readonly pending = new Set<EslConnection>();
@@ -152,6 +160,7 @@ export class EslServer extends TypedEmitter<EslServerEvents> {
     super();
     this.options = options;
     this.log = resolveLogger(options.logger, { component: 'esl-server' });
+    this.errors = new ErrorReporter('esl', 'server', { logger: this.log, registry: options.registry });
     this.metrics = createCommandMetrics(new MetricsFactory('esl', options.registry));
     this.server = createServer((socket) => void this.accept(socket));
     if (handler) {
@@ -159,8 +168,8 @@ export class EslServer extends TypedEmitter<EslServerEvents> {
         Promise.resolve()
           .then(() => handler(session))
           .catch((err: unknown) => {
-            this.log.error({ err, uuid: session.uuid }, 'outbound session handler failed');
-            this.emit('error', err as Error);
+            const context = { msg: 'outbound session handler failed', uuid: session.uuid };
+            this.emitError(this.errors, context, err as Error);
             void session.close();
           });
       });
@@ -222,9 +231,9 @@ export class EslServer extends TypedEmitter<EslServerEvents> {
       this.log.debug({ uuid: session.uuid }, 'outbound session');
       this.emit('session', session);
     } catch (err) {
-      this.log.warn({ err }, 'outbound connection failed before its channel data');
       connection.destroy();
-      this.emit('error', err as Error);
+      const context = { msg: 'outbound connection failed before its channel data', level: 'warn' as const };
+      this.emitError(this.errors, context, err as Error);
     } finally {
       this.pending.delete(connection);
     }

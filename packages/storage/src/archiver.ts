@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
+  ErrorReporter,
   type Logger,
   MetricsFactory,
   type Registry,
@@ -118,6 +119,7 @@ const DAY_MS = 86_400_000;
 export class Archiver extends TypedEmitter<ArchiverEvents> {
   private readonly options: ArchiverOptions;
   private readonly log: Logger;
+  private readonly errors: ErrorReporter;
   private readonly journal: Journal;
   private readonly metrics: {
     files: ReturnType<MetricsFactory['counter']>;
@@ -133,6 +135,7 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
     if (!options.journalPath) throw new TypeError('Archiver needs a journalPath');
     this.options = options;
     this.log = resolveLogger(options.logger, { component: 'storage-archiver' });
+    this.errors = new ErrorReporter('storage', 'archiver', { logger: this.log, registry: options.registry });
     this.journal = new Journal(options.journalPath);
     const m = new MetricsFactory('storage', options.registry);
     this.metrics = {
@@ -176,8 +179,7 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
         .then((report) => this.emit('report', report))
         .catch((err: Error) => {
           if (stopper.signal.aborted) return;
-          this.log.error({ err }, 'archiver pass failed');
-          this.emit('error', err);
+          this.emitError(this.errors, 'archiver pass failed', err);
         })
         .finally(() => {
           if (!stopper.signal.aborted) {

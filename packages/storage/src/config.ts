@@ -210,7 +210,7 @@ export async function createStorage(
   );
   let index: SqlLocationIndex | undefined;
   if (config.index) {
-    index = new SqlLocationIndex(config.index);
+    index = new SqlLocationIndex(config.index, { logger: options.logger, registry: options.registry });
     await index.createSchema();
   }
   const common = { logger: options.logger, registry: options.registry };

@@ -1,3 +1,4 @@
+export type { SqlTarget } from '@pbxkit/core';
 export {
   type ArchiveReport,
   Archiver,
@@ -54,7 +55,6 @@ export {
   type SqlLocationIndexOptions,
   uuidFromKey,
 } from './index/location-index.js';
-export type { SqlTarget } from './index/sql-client.js';
 export { instrumentBackend } from './instrument.js';
 export { FUSIONPBX_KEY_TEMPLATE, type KeyTemplate, renderKey } from './keys.js';
 export { PeerProxyBackend, type PeerProxyBackendOptions, peerBackends } from './peer/backend.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Backoff, type Logger, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
+import { Backoff, ErrorReporter, type Logger, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
 import { ConfFile } from '../config/conf-file.js';
 import type { ConfigAction, ConfigUpdate } from '../config/update-actions.js';
 import { AmiActionError, AmiConnectionError, AmiInvalidActionError, AmiTimeoutError } from '../errors.js';
@@ -48,6 +48,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   // The event mask of the next login: the option, until `setEvents` changes it.
   private eventMask: AmiClientOptions['events'];
   private readonly log: Logger;
+  private readonly errors: ErrorReporter;
   private readonly metrics: AmiMetrics;
   private readonly pending: PendingActions;
   private readonly hub = new EventHub();
@@ -66,6 +67,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     this.options = options;
     this.eventMask = options.events;
     this.log = resolveLogger(options.logger, { component: 'ami', client: this.clientId });
+    this.errors = new ErrorReporter('ami', 'client', { logger: this.log, registry: options.registry });
     this.metrics = new AmiMetrics(options);
     this.pending = new PendingActions((action, result) => this.settled(action, result));
     const reconnect = options.reconnect ?? true;
@@ -408,8 +410,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
       this.hub.dispatch(message);
     } catch (err) {
       // A throwing listener must not cost the messages after it in the same chunk, nor the connection.
-      this.log.error({ err, event: message.name }, 'AMI event listener threw');
-      this.emit('error', err as Error);
+      this.emitError(this.errors, { msg: 'AMI event listener threw', event: message.name }, err as Error);
     }
   }
 
@@ -446,8 +447,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
         return;
       } catch (err) {
         if (signal?.aborted) return;
-        this.log.warn({ err: (err as Error).message }, 'AMI reconnection failed');
-        this.emit('error', err as Error);
+        this.emitError(this.errors, { msg: 'AMI reconnection failed', level: 'warn' }, err as Error);
       }
     }
   }
@@ -458,7 +458,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     this.keepaliveTimer = setInterval(() => {
       this.action({ Action: 'Ping' }, { timeoutMs: every }).catch((err: Error) => {
         if (err instanceof AmiTimeoutError) {
-          this.emit('error', err);
+          this.emitError(this.errors, { msg: 'AMI ping timed out: reconnecting', level: 'warn' }, err);
           this.connection?.destroy(err);
         }
       });

@@ -1,5 +1,6 @@
 import {
   Backoff,
+  ErrorReporter,
   type Logger,
   MetricsFactory,
   type Registry,
@@ -173,6 +174,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
   readonly spool: CdrSpool;
   private readonly workers: Worker[];
   private readonly logger: Logger;
+  private readonly errors: ErrorReporter;
   private readonly cache = new Map<string, CacheSlot>();
   private readonly loading = new Map<string, Promise<Loaded | undefined>>();
   private cacheBytes = 0;
@@ -199,6 +201,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     super();
     this.spool = options.spool;
     this.logger = resolveLogger(options.logger, { component: 'cdr-dispatcher' });
+    this.errors = new ErrorReporter('cdr', 'dispatcher', { logger: this.logger, registry: options.registry });
     this.metricsIntervalMs = options.metricsIntervalMs ?? 1000;
     const names = new Set<string>();
     this.workers = options.sinks.map((entry, slot) => {
@@ -393,7 +396,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
 
   private track(promise: Promise<void>): void {
     const p = promise.catch((err: unknown) => {
-      this.emit('error', err);
+      this.emitError(this.errors, 'CDR dispatch failed', err);
     });
     this.running.add(p);
     p.finally(() => {
@@ -516,7 +519,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
         await this.spool.markDone(w.name, skip);
         this.completed(w, skip);
       } catch (err) {
-        this.emit('error', err);
+        this.emitError(this.errors, 'could not journal entries addressed to other sinks', err);
         for (const id of skip) this.forget(w, id);
       }
     }
@@ -580,7 +583,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
       await this.spool.deadLetter(w.name, id, err, attempts);
     } catch (deadErr) {
       // Cannot even write the dead letter: leave the entry pending for the next start.
-      this.emit('error', deadErr);
+      this.emitError(this.errors, { msg: 'could not write the dead letter', sink: w.name, id }, deadErr);
       this.forget(w, id);
       return;
     }

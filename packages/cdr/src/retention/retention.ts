@@ -1,4 +1,11 @@
-import { type Logger, MetricsFactory, type Registry, resolveLogger, TypedEmitter } from '@pbxkit/core';
+import {
+  ErrorReporter,
+  type Logger,
+  MetricsFactory,
+  type Registry,
+  resolveLogger,
+  TypedEmitter,
+} from '@pbxkit/core';
 import type { CdrStore } from '../sink.js';
 
 /** Options of {@link CdrRetention}. */
@@ -43,6 +50,7 @@ export interface CdrRetentionEvents {
 export class CdrRetention extends TypedEmitter<CdrRetentionEvents> {
   private readonly options: CdrRetentionOptions;
   private readonly log: Logger;
+  private readonly errors: ErrorReporter;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private readonly abort = new AbortController();
@@ -53,6 +61,7 @@ export class CdrRetention extends TypedEmitter<CdrRetentionEvents> {
     if (!(options.days > 0)) throw new RangeError('days must be > 0');
     this.options = options;
     this.log = resolveLogger(options.logger, { component: 'cdr-retention' });
+    this.errors = new ErrorReporter('cdr', 'retention', { logger: this.log, registry: options.registry });
     this.deletedTotal = new MetricsFactory('cdr', options.registry).counter({
       what: 'retention_deleted',
       unit: 'total',
@@ -107,8 +116,12 @@ export class CdrRetention extends TypedEmitter<CdrRetentionEvents> {
         this.emit('purged', store.name, deleted, cutoff);
       } catch (err) {
         if (this.abort.signal.aborted) break;
-        this.log.error({ err, store: store.name }, 'retention purge failed');
-        this.emit('error', store.name, err as Error);
+        this.emitError(
+          this.errors,
+          { msg: 'retention purge failed', store: store.name },
+          store.name,
+          err as Error,
+        );
       }
     }
     return total;

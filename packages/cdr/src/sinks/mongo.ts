@@ -1,13 +1,14 @@
 import {
   type Counter,
   type Histogram,
+  importOptional,
   type Logger,
   MetricsFactory,
   type Registry,
   resolveLogger,
   throwIfAborted,
 } from '@pbxkit/core';
-import { type AnyBulkWriteOperation, type Collection, MongoClient, type MongoClientOptions } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, MongoClient, MongoClientOptions } from 'mongodb';
 import type { CdrRecord } from '../record.js';
 import type { CdrStore } from '../sink.js';
 import { type CdrMongoDocument, toMongoDocument } from './mongo-document.js';
@@ -52,7 +53,9 @@ function onlyDuplicateKeys(err: unknown): boolean {
 
 /**
  * Stores each CDR leg as one MongoDB document whose `_id` is the leg's uuid, in a shape close to
- * mod_cdr_mongodb's (see {@link CdrMongoDocument}), through the official `mongodb` driver.
+ * mod_cdr_mongodb's (see {@link CdrMongoDocument}), through the official `mongodb` driver. The driver is an
+ * optional peer dependency, loaded when a sink opened from a URL first needs it: without it installed, every
+ * method rejects with a `MissingDependencyError` (`MISSING_DEPENDENCY`) saying `npm install mongodb`.
  *
  * `write` sends the batch as one unordered `bulkWrite` of upserts (`updateOne` on `_id` with `$setOnInsert`),
  * so a CDR delivered twice, or twice in one batch, is stored once and never fails the batch: idempotency rests
@@ -68,9 +71,8 @@ function onlyDuplicateKeys(err: unknown): boolean {
  */
 export class MongoCdrSink implements CdrStore {
   readonly name: string;
-  /** The collection the sink writes to. */
-  readonly collection: Collection<CdrMongoDocument>;
-  private readonly client: MongoClient;
+  /** The client and collection, once the driver is loaded (at once for a client of yours). */
+  private readonly opened: Promise<{ client: MongoClient; collection: Collection<CdrMongoDocument> }>;
   private readonly ownsClient: boolean;
   private readonly options: MongoCdrSinkOptions;
   private readonly log: Logger;
@@ -84,17 +86,10 @@ export class MongoCdrSink implements CdrStore {
     this.options = options;
     this.name = options.name ?? 'mongodb';
     this.log = resolveLogger(options.logger, { component: 'cdr-mongodb', sink: this.name });
-    if ('client' in target) {
-      this.client = target.client;
-      this.ownsClient = false;
-    } else {
-      this.client = new MongoClient(target.url, target.clientOptions);
-      this.ownsClient = true;
-    }
-    // db(undefined) is the database of the connection string, else the driver's default (`test`).
-    const dbName =
-      options.database ?? (this.client.options.dbName !== 'test' ? this.client.options.dbName : 'pbxkit');
-    this.collection = this.client.db(dbName).collection<CdrMongoDocument>(options.collection ?? 'cdr');
+    this.ownsClient = !('client' in target);
+    this.opened = openCollection(target, options);
+    // Avoid an unhandled rejection (driver not installed) if nobody calls a method.
+    this.opened.catch(() => {});
     const metrics = new MetricsFactory('cdr', options.registry);
     this.metrics = {
       written: metrics.counter({
@@ -118,14 +113,21 @@ export class MongoCdrSink implements CdrStore {
     };
   }
 
+  /** The collection the sink writes to (the `mongodb` driver is loaded first when the sink opened the client). */
+  async collection(): Promise<Collection<CdrMongoDocument>> {
+    return (await this.opened).collection;
+  }
+
   /** Creates the indexes on start time and on domain + start time (idempotent). */
   async ensureIndexes(): Promise<void> {
-    await this.collection.createIndexes(MONGO_CDR_INDEXES.map((i) => ({ key: { ...i.key }, name: i.name })));
+    const collection = await this.collection();
+    await collection.createIndexes(MONGO_CDR_INDEXES.map((i) => ({ key: { ...i.key }, name: i.name })));
   }
 
   /** Upserts every record of the batch by uuid; documents already stored are left as they are. */
   async write(records: readonly CdrRecord[]): Promise<void> {
     if (records.length === 0) return;
+    const collection = await this.collection();
     const now = new Date();
     // One operation per uuid: upserting the same new _id twice in one unordered batch can race on a real server
     // (two inserts, one E11000). The first record of a uuid wins, as it would across batches.
@@ -139,7 +141,7 @@ export class MongoCdrSink implements CdrStore {
     }
     const end = this.metrics.duration.startTimer({ sink: this.name });
     try {
-      const result = await this.collection.bulkWrite([...byUuid.values()], { ordered: false });
+      const result = await collection.bulkWrite([...byUuid.values()], { ordered: false });
       const inserted = result.upsertedCount;
       this.metrics.written.inc({ sink: this.name, result: 'inserted' }, inserted);
       this.metrics.written.inc({ sink: this.name, result: 'duplicate' }, records.length - inserted);
@@ -160,12 +162,12 @@ export class MongoCdrSink implements CdrStore {
 
   /** The stored document of a call leg, or undefined. */
   async get(uuid: string): Promise<CdrMongoDocument | undefined> {
-    return (await this.collection.findOne({ _id: uuid })) ?? undefined;
+    return (await (await this.collection()).findOne({ _id: uuid })) ?? undefined;
   }
 
   /** How many CDR documents the collection holds. */
   async count(): Promise<number> {
-    return this.collection.countDocuments();
+    return (await this.collection()).countDocuments();
   }
 
   /**
@@ -179,16 +181,17 @@ export class MongoCdrSink implements CdrStore {
   ): Promise<number> {
     const batchSize = options.batchSize ?? 5000;
     if (!(batchSize >= 1)) throw new RangeError('batchSize must be >= 1');
+    const collection = await this.collection();
     let total = 0;
     for (;;) {
       throwIfAborted(options.signal);
-      const ids = await this.collection
+      const ids = await collection
         .find({ start_stamp: { $lt: cutoff } }, { projection: { _id: 1 } })
         .limit(batchSize)
         .toArray();
       if (ids.length === 0) break;
       throwIfAborted(options.signal);
-      const { deletedCount } = await this.collection.deleteMany({ _id: { $in: ids.map((d) => d._id) } });
+      const { deletedCount } = await collection.deleteMany({ _id: { $in: ids.map((d) => d._id) } });
       total += deletedCount;
       this.metrics.purged.inc({ sink: this.name }, deletedCount);
       if (ids.length < batchSize || deletedCount === 0) break;
@@ -199,6 +202,25 @@ export class MongoCdrSink implements CdrStore {
 
   /** Closes the client when the sink opened it. */
   async close(): Promise<void> {
-    if (this.ownsClient) await this.client.close();
+    if (!this.ownsClient) return;
+    const opened = await this.opened.catch(() => undefined);
+    await opened?.client.close();
   }
+}
+
+/** The client (yours, or one opened from the URL with the driver loaded now) and the sink's collection. */
+async function openCollection(
+  target: MongoTarget,
+  options: MongoCdrSinkOptions,
+): Promise<{ client: MongoClient; collection: Collection<CdrMongoDocument> }> {
+  let client: MongoClient;
+  if ('client' in target) {
+    client = target.client;
+  } else {
+    const driver = await importOptional('mongodb', 'MongoCdrSink', () => import('mongodb'));
+    client = new driver.MongoClient(target.url, target.clientOptions);
+  }
+  // db(undefined) is the database of the connection string, else the driver's default (`test`).
+  const dbName = options.database ?? (client.options.dbName !== 'test' ? client.options.dbName : 'pbxkit');
+  return { client, collection: client.db(dbName).collection<CdrMongoDocument>(options.collection ?? 'cdr') };
 }

@@ -1,20 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import type { PGlite } from '@electric-sql/pglite';
-import { type Logger, resolveLogger } from '@pbxkit/core';
-import pg from 'pg';
+import {
+  ErrorReporter,
+  type Logger,
+  openSqlClient,
+  type Registry,
+  resolveLogger,
+  type SqlClient,
+  type SqlTarget,
+} from '@pbxkit/core';
 import { toFusionPbxJson } from '../fusionpbx/json.js';
 import { type FusionPbxRow, toFusionPbxRow } from '../fusionpbx/row.js';
 import { fusionPbxDdl } from '../fusionpbx/schema.js';
 import type { CdrRecord } from '../record.js';
 import type { CdrStore, PreparedCdr, PreparingCdrSink } from '../sink.js';
-import { pgClient, pgliteClient, type SqlClient } from './sql-client.js';
 
-/** Where a {@link PostgresCdrSink} stores CDRs. */
-export type PostgresTarget =
-  | { connectionString: string; max?: number }
-  | { pool: pg.Pool }
-  /** Embedded PostgreSQL (PGlite): an instance, or a data directory (`memory://` for in-memory). */
-  | { pglite: PGlite | { dataDir: string } };
+/**
+ * Where a {@link PostgresCdrSink} stores CDRs: `{ connectionString }` (PostgreSQL, FusionPBX's database),
+ * `{ pool }` (a `pg.Pool` of yours), or `{ pglite }` (embedded; an instance, or `{ dataDir }`, `memory://` for
+ * in-memory, which needs the optional `@electric-sql/pglite`). See `openSqlClient` in `@pbxkit/core`.
+ */
+export type PostgresTarget = SqlTarget;
 
 /** Options of {@link PostgresCdrSink}. */
 export interface PostgresCdrSinkOptions {
@@ -36,6 +41,8 @@ export interface PostgresCdrSinkOptions {
   /** Rows per INSERT statement. Default 200. */
   rowsPerStatement?: number;
   logger?: Logger;
+  /** Registry of `pbxkit_cdr_errors_total{component="postgres_sink"}` (lost connections). */
+  registry?: Registry;
 }
 
 type Row = FusionPbxRow & { insert_date: Date };
@@ -78,7 +85,11 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
     const schema = `"${(options.schema ?? 'public').replace(/"/g, '""')}"`;
     this.table = `${schema}.v_xml_cdr`;
     this.jsonTable = `${schema}.v_xml_cdr_json`;
-    this.client = openClient(target, (err) => this.log.warn({ err }, 'PostgreSQL connection error'));
+    const errors = new ErrorReporter('cdr', 'postgres_sink', {
+      logger: this.log,
+      registry: options.registry,
+    });
+    this.client = openSqlClient(target, { errors, usedBy: 'PostgresCdrSink' });
     // Avoid an unhandled rejection if nobody calls a method before the connection fails.
     this.client.catch(() => {});
   }
@@ -267,19 +278,3 @@ function detachStrings(row: FusionPbxRow): FusionPbxRow {
 
 /** About the heap of one prepared row (measured ~1 KB on 50 KB CDRs), for the dispatcher's cache bound. */
 const ROW_BYTES = 2048;
-
-async function openClient(target: PostgresTarget, onError: (err: Error) => void): Promise<SqlClient> {
-  if ('connectionString' in target) {
-    return pgClient(
-      new pg.Pool({ connectionString: target.connectionString, max: target.max ?? 4 }),
-      true,
-      onError,
-    );
-  }
-  if ('pool' in target) return pgClient(target.pool, false, onError);
-  const given = target.pglite;
-  // A PGlite instance has a `dataDir` property too: tell the two apart by what an instance can do.
-  if (typeof (given as Partial<PGlite>).query === 'function') return pgliteClient(given as PGlite, false);
-  const { PGlite } = await import('@electric-sql/pglite');
-  return pgliteClient(await PGlite.create((given as { dataDir: string }).dataDir), true);
-}

@@ -1,5 +1,13 @@
+import {
+  ErrorReporter,
+  type Logger,
+  openSqlClient,
+  type Registry,
+  resolveLogger,
+  type SqlClient,
+  type SqlTarget,
+} from '@pbxkit/core';
 import type { StorageBackend } from '../backend.js';
-import { openSqlClient, type SqlClient, type SqlTarget } from './sql-client.js';
 
 /** Where one copy of a recording is. */
 export interface LocationEntry {
@@ -58,6 +66,10 @@ export class MemoryLocationIndex implements LocationIndex {
 export interface SqlLocationIndexOptions {
   /** Table name (optionally schema-qualified, e.g. `storage.locations`). Default `pbxkit_recording_locations`. */
   table?: string;
+  /** Where lost database connections are logged. Default: silent. */
+  logger?: Logger;
+  /** Registry of `pbxkit_storage_errors_total{component="location_index"}` (lost connections). */
+  registry?: Registry;
 }
 
 interface Row {
@@ -91,7 +103,9 @@ export class SqlLocationIndex implements LocationIndex {
       throw new TypeError(`table name ${JSON.stringify(table)} is not a plain SQL identifier`);
     }
     this.table = table;
-    this.client = openSqlClient(target);
+    const logger = resolveLogger(options.logger, { component: 'storage-location-index' });
+    const errors = new ErrorReporter('storage', 'location_index', { logger, registry: options.registry });
+    this.client = openSqlClient(target, { errors, usedBy: 'SqlLocationIndex' });
     this.client.catch(() => {});
   }
 
