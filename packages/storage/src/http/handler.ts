@@ -6,6 +6,7 @@ import { type Logger, MetricsFactory, type Registry, resolveLogger } from '@pbxk
 import { type ByteRange, contentTypeFor, type ObjectInfo } from '../backend.js';
 import { StorageError, StorageNotFoundError } from '../errors.js';
 import type { RecordingSource, ResolvedRecording } from '../recording.js';
+import { neverReject, type RequestHandler } from './guard.js';
 import { PumpError, pump } from './pump.js';
 import { parseRange } from './range.js';
 
@@ -33,12 +34,11 @@ export interface RecordingsHandlerOptions {
   registry?: Registry;
 }
 
-/** A Node request listener; resolves `true` when it answered, `false` (after `next`) when the path is not its own. */
-export type RecordingsHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  next?: (err?: unknown) => void,
-) => Promise<boolean>;
+/**
+ * A Node request listener; resolves `true` when it answered, `false` (after `next`) when the path is not its own.
+ * Its promise never rejects (see {@link createRecordingsHandler}).
+ */
+export type RecordingsHandler = RequestHandler;
 
 const UUID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -51,6 +51,14 @@ const UUID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * held in memory, and a slow client can take as long as it needs: only an idle transfer is cut. An error after
  * the headers went out destroys the connection, so the client sees a truncated transfer and never a clean end;
  * it is logged and counted in `pbxkit_storage_http_aborted_total`.
+ *
+ * Statuses: 400 for a path that is not valid percent-encoding; 404 (JSON reason) when no tier has the recording;
+ * 503 when a backend is unavailable.
+ *
+ * **The returned promise never rejects**, whatever the request or the source does, so `void handler(req, res)`
+ * cannot end the process: an error it does not expect is logged, counted in
+ * `pbxkit_storage_http_unexpected_errors_total{handler="recordings"}` and answered with a 500, or, once the
+ * headers went out, cuts the transfer (`pbxkit_storage_http_aborted_total{reason="internal_error"}`).
  *
  * Works with `http.createServer(handler)`, and as Express/Connect middleware (`app.use(handler)`).
  */
@@ -89,14 +97,26 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
     requests.inc({ method: req.method ?? '', status: String(status) });
   };
 
-  return async (req, res, next) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  const handle: RequestHandler = async (req, res, next) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      json(req, res, 400, { error: 'bad_request', reason: 'the request target is not a valid URL path' });
+      return true;
+    }
     if (!url.pathname.startsWith(`${basePath}/`)) {
       if (next) next();
       else json(req, res, 404, { error: 'not_found', reason: 'no such path' });
       return !next;
     }
-    const uuid = decodeURIComponent(url.pathname.slice(basePath.length + 1));
+    let uuid: string;
+    try {
+      uuid = decodeURIComponent(url.pathname.slice(basePath.length + 1));
+    } catch {
+      json(req, res, 400, { error: 'bad_request', reason: 'the path has an invalid percent-escape' });
+      return true;
+    }
     if (!UUID_RE.test(uuid)) {
       json(req, res, 404, { error: 'not_found', reason: 'not a call uuid' });
       return true;
@@ -142,19 +162,25 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
         }
       }
     } catch (err) {
-      if (res.headersSent) {
-        // serve() already cut the connection and counted it; nothing else can be said to this client.
-        return true;
-      }
+      // serve() cut the connection and counted it; nothing else can be said to this client.
+      if (res.headersSent && res.destroyed) return true;
       const status = statusOf(err);
+      // Anything else is unexpected: neverReject logs, counts and answers it (500, or a cut transfer).
+      if (res.headersSent || status === 500) throw err;
       if (status >= 500) log.error({ err, uuid }, 'recording request failed');
       json(req, res, status, {
-        error: status === 404 ? 'not_found' : status === 503 ? 'unavailable' : 'internal',
-        reason: status === 500 ? 'internal error' : (err as Error).message,
+        error: status === 404 ? 'not_found' : status === 503 ? 'unavailable' : 'range_not_satisfiable',
+        reason: (err as Error).message,
       });
     }
     return true;
   };
+
+  return neverReject('recordings', handle, {
+    log,
+    metrics,
+    internalError: (req, res) => json(req, res, 500, { error: 'internal', reason: 'internal error' }),
+  });
 
   async function serve(
     req: IncomingMessage,
