@@ -1,7 +1,14 @@
 import http from 'node:http';
 import { type Logger, Registry } from '@pbxkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecordingsHandler, LocalFsBackend, type RecordingsHandler } from '../src/index.js';
+import {
+  createPeerHandler,
+  createRecordingsHandler,
+  LocalFsBackend,
+  NoopBackend,
+  type RecordingsHandler,
+  signRequest,
+} from '../src/index.js';
 import { get, listen, tempDir } from './helpers.js';
 
 /** A GET with a request target sent exactly as given (no URL normalisation on the way). */
@@ -120,5 +127,44 @@ describe('the recordings handler answers every request and never rejects', () =>
     expect(metrics).toContain('pbxkit_storage_http_unexpected_errors_total{handler="recordings"} 2');
     expect(metrics).toContain('pbxkit_storage_http_requests_total{method="GET",status="500"} 2');
     expect(rejections).toEqual([]);
+  });
+});
+
+describe('the peer handler never rejects either', () => {
+  it('a backend that throws where it should not (health, stat) is a 500, counted; nothing rejects', async () => {
+    const secret = 'cluster-secret-for-tests-0123456789abcdef';
+    const broken = new NoopBackend();
+    broken.health = () => {
+      throw new TypeError('health check bug');
+    };
+    broken.stat = () => {
+      throw new TypeError('stat bug');
+    };
+    const registry = new Registry();
+    const handler = createPeerHandler({ backend: broken, secret, instanceId: 'pbx-b', registry });
+    const rejections: unknown[] = [];
+    const server = await listen((req, res) => {
+      handler(req, res).catch((err: unknown) => {
+        rejections.push(err);
+        res.destroy();
+      });
+    });
+    try {
+      for (const path of ['/_peer/health', '/_peer/objects/d/a.wav']) {
+        const r = await get(`${server.url}${path}`, {
+          headers: signRequest(secret, { method: 'GET', path, peer: 'pbx-b' }),
+        });
+        expect([r.status, JSON.parse(r.body.toString())], path).toEqual([
+          500,
+          { error: 'internal', reason: 'internal error' },
+        ]);
+      }
+      expect(rejections).toEqual([]);
+      expect(await registry.metrics()).toContain(
+        'pbxkit_storage_http_unexpected_errors_total{handler="peer"} 2',
+      );
+    } finally {
+      await server.close();
+    }
   });
 });
