@@ -30,6 +30,11 @@ export interface RecordingsHandlerOptions {
   redirectToUrl?: boolean;
   /** `Cache-Control` of recordings. Default `private, max-age=0, must-revalidate`. */
   cacheControl?: string;
+  /**
+   * `Retry-After` (seconds) of a 503: a backend, the CDR store (the resolver's locator) or the location index
+   * could not be asked, so the recording may well exist. Default 5.
+   */
+  retryAfterSeconds?: number;
   logger?: Logger;
   registry?: Registry;
 }
@@ -53,7 +58,8 @@ const UUID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * it is logged and counted in `pbxkit_storage_http_aborted_total`.
  *
  * Statuses: 400 for a path that is not valid percent-encoding; 404 (JSON reason) when no tier has the recording;
- * 503 when a backend is unavailable.
+ * 503 with `Retry-After` when it could not be looked up (a backend, the locator's database or the location
+ * index unavailable): a lookup that failed is never answered as one that found nothing.
  *
  * **The returned promise never rejects**, whatever the request or the source does, so `void handler(req, res)`
  * cannot end the process: an error it does not expect is logged, counted in
@@ -86,12 +92,15 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
     if (typeof source !== 'function') source.invalidate?.(uuid);
   };
 
+  const retryAfter = String(options.retryAfterSeconds ?? 5);
+
   const json = (req: IncomingMessage, res: ServerResponse, status: number, body: object): void => {
     const text = JSON.stringify(body);
     res.writeHead(status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(text),
       'Cache-Control': 'no-store',
+      ...(status === 503 ? { 'Retry-After': retryAfter } : {}),
     });
     res.end(req.method === 'HEAD' ? undefined : text);
     requests.inc({ method: req.method ?? '', status: String(status) });
