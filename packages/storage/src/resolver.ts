@@ -78,6 +78,9 @@ const DAY_MS = 86_400_000;
  * `StorageUnavailableError` (503) rather than claim a 404: a lookup that failed is not one that found nothing.
  * Locator and index failures are logged and counted in `pbxkit_storage_resolver_lookup_failures_total{source}`.
  *
+ * When the locator gives the call's `path` (FusionPBX's `record_path`) and it is the local backend's root or a
+ * directory under it, the local key is that directory and `name`, instead of the local key template.
+ *
  * @example
  * ```ts
  * const resolver = new TieredRecordingResolver({
@@ -227,12 +230,14 @@ export class TieredRecordingResolver implements RecordingSource {
   }
 
   private keyFor(tier: Tier, ref: RecordingRef): string | undefined {
-    // The path the switch wrote, when it lies under this instance's LocalFsBackend root, is the surest key.
+    // The path the switch wrote, when it is this instance's LocalFsBackend root or lies under it, is the surest
+    // key. The root itself is FreeSWITCH's default recordings_dir, where FusionPBX may store a file directly.
     const root = (tier.backend as Partial<LocalFsBackend>).root;
     if (tier === this.local && ref.path && isAbsolute(ref.path) && typeof root === 'string') {
       const rel = relative(root, ref.path);
-      if (rel && !rel.startsWith('..') && !isAbsolute(rel)) {
-        return [...rel.split(sep), ref.name ?? `${ref.uuid}.wav`].join('/');
+      if (!rel.startsWith('..') && !isAbsolute(rel)) {
+        const dirs = rel === '' ? [] : rel.split(sep);
+        return [...dirs, ref.name ?? `${ref.uuid}.wav`].join('/');
       }
     }
     try {
