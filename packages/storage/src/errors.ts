@@ -63,6 +63,22 @@ export class StorageVerifyError extends StorageError {
 }
 
 /**
+ * The bucket itself does not exist (a typo in the configured name, or a bucket deleted or never created): every
+ * read, write and stat fails until it is created. Distinct from {@link StorageNotFoundError}, which says one
+ * object is missing, so that a misconfiguration is never answered as "no such recording". Code
+ * `STORAGE_BUCKET_NOT_FOUND` (HTTP: 503).
+ */
+export class StorageBucketNotFoundError extends StorageError {
+  constructor(
+    readonly backend: string,
+    readonly bucket: string,
+    message = `${backend}: bucket ${JSON.stringify(bucket)} does not exist`,
+  ) {
+    super('STORAGE_BUCKET_NOT_FOUND', message);
+  }
+}
+
+/**
  * A peer refused our request's signature. `reason` is the peer's own word for it when it gave one (`forged`,
  * `wrong_peer`, `expired`, `issued_before_start`, `replayed`, …; see `PeerAuthFailure`). Code `STORAGE_PEER_AUTH`.
  */

@@ -24,6 +24,7 @@ export { createStorage, type Storage, type StorageConfig, storageConfigFromEnv }
 export {
   isNotFound,
   type PeerSecretProblem,
+  StorageBucketNotFoundError,
   StorageConfigError,
   StorageError,
   StorageInvalidKeyError,

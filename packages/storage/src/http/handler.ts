@@ -59,7 +59,7 @@ const UUID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  *
  * Statuses: 400 for a path that is not valid percent-encoding; 404 (JSON reason) when no tier has the recording;
  * 503 with `Retry-After` when it could not be looked up (a backend, the locator's database or the location
- * index unavailable): a lookup that failed is never answered as one that found nothing.
+ * index unavailable, or a missing S3 bucket): a lookup that failed is never answered as one that found nothing.
  *
  * **The returned promise never rejects**, whatever the request or the source does, so `void handler(req, res)`
  * cannot end the process: an error it does not expect is logged, counted in
@@ -343,6 +343,7 @@ function statusOf(err: unknown): number {
     case 'STORAGE_INVALID_KEY':
       return 404;
     case 'STORAGE_BACKEND_UNAVAILABLE':
+    case 'STORAGE_BUCKET_NOT_FOUND':
       return 503;
     case 'STORAGE_RANGE_NOT_SATISFIABLE':
       return 416;
