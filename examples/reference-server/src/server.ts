@@ -98,7 +98,7 @@ export async function startReferenceServer(
       return;
     }
     if (path?.startsWith('/recordings/')) {
-      void recordings(req, res);
+      recordings(req, res).catch((err: unknown) => log.error({ err }, 'recordings handler failed'));
       return;
     }
     receiver(req, res, () => json(res, 404, { error: `no route for ${req.method} ${path}` }));

@@ -27,7 +27,7 @@ import {
 const file: string = process.env.BENCH_FILE ?? '';
 if (!file) throw new Error('BENCH_FILE is required');
 const size = statSync(file).size;
-const secret = 'bench-secret-0123456789';
+const secret = 'bench-secret-0123456789abcdefghijkl';
 
 /** Answers this process's CPU time (µs), for the client to charge each download. */
 const cpu: http.RequestListener = (_req, res) => res.end(JSON.stringify(process.cpuUsage()));
@@ -63,7 +63,7 @@ const roles: Record<string, () => http.RequestListener> = {
     return (req, res) => void handler(req, res);
   },
   peer: () => {
-    const peerHandler = createPeerHandler({ backend: local, secret });
+    const peerHandler = createPeerHandler({ backend: local, secret, instanceId: 'b' });
     return (req, res) => void peerHandler(req, res);
   },
   front: () => {
@@ -74,7 +74,7 @@ const roles: Record<string, () => http.RequestListener> = {
   nodeHttp: () => {
     const object = new URL(`${peerUrl}/objects/${encodeURIComponent(key)}`);
     return (_req, res) => {
-      const headers = signRequest(secret, { method: 'GET', path: object.pathname });
+      const headers = signRequest(secret, { method: 'GET', path: object.pathname, peer: 'b' });
       http.get(object, { headers }, (up) => {
         res.writeHead(up.statusCode ?? 502, { 'Content-Length': up.headers['content-length'] ?? 0 });
         up.pipe(res);

@@ -4,22 +4,13 @@ import { Archiver, type ArchiverOptions } from './archiver.js';
 import type { StorageBackend } from './backend.js';
 import { LocalFsBackend } from './backends/local.js';
 import { S3Backend, type S3BackendOptions } from './backends/s3.js';
-import { StorageError } from './errors.js';
+import { StorageConfigError, StoragePeerSecretError } from './errors.js';
 import { type LocationIndex, SqlLocationIndex } from './index/location-index.js';
 import { instrumentBackend } from './instrument.js';
 import { PeerProxyBackend } from './peer/backend.js';
+import { checkPeerSecret } from './peer/signing.js';
 import type { RecordingLocator } from './recording.js';
 import { TieredRecordingResolver } from './resolver.js';
-
-/** A configuration value that could not be used. Code `STORAGE_CONFIG`. */
-export class StorageConfigError extends StorageError {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super('STORAGE_CONFIG', `${variable}: ${message}`);
-  }
-}
 
 /** Storage configuration as read from `PBXKIT_STORAGE_*` (see {@link storageConfigFromEnv}). */
 export interface StorageConfig {
@@ -58,7 +49,7 @@ type Env = Record<string, string | undefined>;
  * | `PBXKIT_STORAGE_LOCAL_DAYS` | calls younger than this are read from local disk first (default 5) |
  * | `PBXKIT_STORAGE_S3_BUCKET`, `_S3_ENDPOINT`, `_S3_REGION`, `_S3_FORCE_PATH_STYLE`, `_S3_ACCESS_KEY_ID`, `_S3_SECRET_ACCESS_KEY`, `_S3_PREFIX` | the S3 archive |
  * | `PBXKIT_STORAGE_S3_PART_SIZE_MB`, `_S3_QUEUE_SIZE`, `_S3_SSE` (`AES256`/`aws:kms`), `_S3_KMS_KEY_ID`, `_S3_ACL`, `_S3_KEY_TEMPLATE` | upload options, key layout |
- * | `PBXKIT_STORAGE_PEERS` | `id=url,id=url` of peer handlers; `PBXKIT_STORAGE_PEER_SECRET` the shared secret |
+ * | `PBXKIT_STORAGE_PEERS` | `id=url,id=url` of peer handlers, each id as that peer's own `PBXKIT_STORAGE_INSTANCE_ID`; `PBXKIT_STORAGE_PEER_SECRET` the shared secret (at least 32 characters: `openssl rand -hex 32`) |
  * | `PBXKIT_STORAGE_INDEX_URL` / `PBXKIT_STORAGE_INDEX_DIR` | location index in PostgreSQL / in PGlite at a directory |
  * | `PBXKIT_STORAGE_IDLE_TIMEOUT_MS` | idle timeout of transfers (default 60000) |
  * | `PBXKIT_STORAGE_RESOLVE_CACHE_MS` | how long a found recording's location is remembered (default 30000; 0 = off) |
@@ -141,12 +132,18 @@ export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
     config.peers[id] = url;
   }
   const secret = str('PEER_SECRET');
-  if (secret) config.peerSecret = secret;
   if (Object.keys(config.peers).length > 0 && !secret) {
     throw new StorageConfigError(`${P}PEER_SECRET`, 'required when PBXKIT_STORAGE_PEERS is set');
   }
-  if (secret !== undefined && secret.length < 16)
-    throw new StorageConfigError(`${P}PEER_SECRET`, 'use at least 16 characters');
+  if (secret !== undefined) {
+    try {
+      checkPeerSecret(secret);
+    } catch (err) {
+      if (err instanceof StoragePeerSecretError) throw new StorageConfigError(`${P}PEER_SECRET`, err.message);
+      throw err;
+    }
+    config.peerSecret = secret;
+  }
   const indexUrl = str('INDEX_URL');
   const indexDir = str('INDEX_DIR');
   if (indexUrl) config.index = { connectionString: indexUrl };

@@ -62,10 +62,58 @@ export class StorageVerifyError extends StorageError {
   }
 }
 
-/** A peer request's signature is missing, forged, expired or replayed. Code `STORAGE_PEER_AUTH`. */
+/**
+ * The bucket itself does not exist (a typo in the configured name, or a bucket deleted or never created): every
+ * read, write and stat fails until it is created. Distinct from {@link StorageNotFoundError}, which says one
+ * object is missing, so that a misconfiguration is never answered as "no such recording". Code
+ * `STORAGE_BUCKET_NOT_FOUND` (HTTP: 503).
+ */
+export class StorageBucketNotFoundError extends StorageError {
+  constructor(
+    readonly backend: string,
+    readonly bucket: string,
+    message = `${backend}: bucket ${JSON.stringify(bucket)} does not exist`,
+  ) {
+    super('STORAGE_BUCKET_NOT_FOUND', message);
+  }
+}
+
+/**
+ * A peer refused our request's signature. `reason` is the peer's own word for it when it gave one (`forged`,
+ * `wrong_peer`, `expired`, `issued_before_start`, `replayed`, …; see `PeerAuthFailure`). Code `STORAGE_PEER_AUTH`.
+ */
 export class StoragePeerAuthError extends StorageError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly reason?: string,
+  ) {
     super('STORAGE_PEER_AUTH', message);
+  }
+}
+
+/** Why a peer secret was refused: none given, or one anyone could guess. */
+export type PeerSecretProblem = 'missing' | 'too_short' | 'repetitive';
+
+/**
+ * A peer secret that is missing or too weak to protect recordings (see `checkPeerSecret` for the rules). Thrown
+ * when a peer handler or peer backend is built, never later. Code `STORAGE_PEER_SECRET`.
+ */
+export class StoragePeerSecretError extends StorageError {
+  constructor(
+    readonly problem: PeerSecretProblem,
+    message: string,
+  ) {
+    super('STORAGE_PEER_SECRET', message);
+  }
+}
+
+/** A configuration value that could not be used; `variable` names it. Code `STORAGE_CONFIG`. */
+export class StorageConfigError extends StorageError {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super('STORAGE_CONFIG', `${variable}: ${message}`);
   }
 }
 

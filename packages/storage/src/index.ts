@@ -21,19 +21,17 @@ export {
 export { LocalFsBackend, type LocalFsBackendOptions } from './backends/local.js';
 export { NoopBackend } from './backends/noop.js';
 export { type AbortedUpload, S3Backend, type S3BackendOptions } from './backends/s3.js';
-export {
-  createStorage,
-  type Storage,
-  type StorageConfig,
-  StorageConfigError,
-  storageConfigFromEnv,
-} from './config.js';
+export { createStorage, type Storage, type StorageConfig, storageConfigFromEnv } from './config.js';
 export {
   isNotFound,
+  type PeerSecretProblem,
+  StorageBucketNotFoundError,
+  StorageConfigError,
   StorageError,
   StorageInvalidKeyError,
   StorageNotFoundError,
   StoragePeerAuthError,
+  StoragePeerSecretError,
   StorageRangeError,
   StorageUnavailableError,
   StorageVerifyError,
@@ -61,9 +59,14 @@ export { PeerProxyBackend, type PeerProxyBackendOptions, peerBackends } from './
 export { createPeerHandler, type PeerHandler, type PeerHandlerOptions } from './peer/handler.js';
 export {
   canonical,
+  checkPeerSecret,
+  MIN_PEER_SECRET_BYTES,
+  MIN_PEER_SECRET_CHARS,
+  PEER_AUTH_FAILURE_HEADER,
   PEER_HEADERS,
   type PeerAuthFailure,
   PeerVerifier,
+  type PeerVerifierOptions,
   type SignedParts,
   sign,
   signRequest,

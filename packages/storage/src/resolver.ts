@@ -73,8 +73,13 @@ const DAY_MS = 86_400_000;
  * The order depends on the call's start time (from the CDR, never the file's mtime): younger than `localDays`
  * → local first, older → archive first; then every other tier and the peers, before giving up (`undefined`,
  * i.e. 404). The location index, when given, is consulted first; an index entry that proves wrong is forgotten,
- * and a hit found by probing is recorded, so resolution works with a missing or stale index. If some tier was
- * unavailable and none had the recording, it throws `StorageUnavailableError` (503) rather than claim a 404.
+ * and a hit found by probing is recorded, so resolution works with a missing or stale index. If the locator
+ * (the CDR store), the index or some tier could not be asked and none had the recording, it throws
+ * `StorageUnavailableError` (503) rather than claim a 404: a lookup that failed is not one that found nothing.
+ * Locator and index failures are logged and counted in `pbxkit_storage_resolver_lookup_failures_total{source}`.
+ *
+ * When the locator gives the call's `path` (FusionPBX's `record_path`) and it is the local backend's root or a
+ * directory under it, the local key is that directory and `name`, instead of the local key template.
  *
  * @example
  * ```ts
@@ -95,6 +100,7 @@ export class TieredRecordingResolver implements RecordingSource {
   private readonly instanceId: string;
   private readonly log: Logger;
   private readonly resolutions;
+  private readonly lookupFailures;
   /** uuid → where it was found and until when that is trusted; in insertion order, oldest first. */
   private readonly remembered = new Map<string, { found: ResolvedRecording; until: number }>();
 
@@ -116,6 +122,12 @@ export class TieredRecordingResolver implements RecordingSource {
       unit: 'total',
       help: 'Recording resolutions, by the tier that had it (or none) and whether the index knew',
       labelNames: ['tier', 'via'],
+    });
+    this.lookupFailures = new MetricsFactory('storage', options.registry).counter({
+      what: 'resolver_lookup_failures',
+      unit: 'total',
+      help: 'Recording lookups the CDR store (locator) or the location index could not answer, by source',
+      labelNames: ['source'],
     });
   }
 
@@ -153,11 +165,16 @@ export class TieredRecordingResolver implements RecordingSource {
     uuid: string,
     options: { signal?: AbortSignal },
   ): Promise<ResolvedRecording | undefined> {
+    // Whatever could not be asked (the locator, the index, a tier): if nothing had the recording, that is a 503,
+    // not a 404, because what could not answer may well know it.
+    const unavailable: string[] = [];
     let ref: RecordingRef | undefined;
     if (this.options.locator) {
       try {
         ref = await this.options.locator.locate(uuid, options);
       } catch (err) {
+        this.lookupFailures.inc({ source: 'locator' });
+        unavailable.push('locator');
         this.log.warn(
           { err, uuid },
           'recording locator failed: trying the index and key templates without it',
@@ -165,11 +182,10 @@ export class TieredRecordingResolver implements RecordingSource {
       }
     }
     ref ??= { uuid };
-    const unavailable: string[] = [];
     const tried = new Set<string>();
 
     // 1. The index.
-    const entries = await this.lookupIndex(uuid);
+    const entries = await this.lookupIndex(uuid, unavailable);
     for (const entry of entries) {
       const tier = this.tierOf(entry);
       if (!tier) continue;
@@ -195,9 +211,10 @@ export class TieredRecordingResolver implements RecordingSource {
     }
     this.resolutions.inc({ tier: 'none', via: 'probe' });
     if (unavailable.length > 0) {
+      const names = unavailable.map((u) => (u === 'locator' ? 'the locator (CDR store)' : u)).join(', ');
       throw new StorageUnavailableError(
-        unavailable.join(', '),
-        `recording ${uuid} not found; tiers unavailable`,
+        'resolver',
+        `recording of call ${uuid} not found, but ${names} could not be asked: it may exist, try again later`,
       );
     }
     return undefined;
@@ -213,12 +230,14 @@ export class TieredRecordingResolver implements RecordingSource {
   }
 
   private keyFor(tier: Tier, ref: RecordingRef): string | undefined {
-    // The path the switch wrote, when it lies under this instance's LocalFsBackend root, is the surest key.
+    // The path the switch wrote, when it is this instance's LocalFsBackend root or lies under it, is the surest
+    // key. The root itself is FreeSWITCH's default recordings_dir, where FusionPBX may store a file directly.
     const root = (tier.backend as Partial<LocalFsBackend>).root;
     if (tier === this.local && ref.path && isAbsolute(ref.path) && typeof root === 'string') {
       const rel = relative(root, ref.path);
-      if (rel && !rel.startsWith('..') && !isAbsolute(rel)) {
-        return [...rel.split(sep), ref.name ?? `${ref.uuid}.wav`].join('/');
+      if (!rel.startsWith('..') && !isAbsolute(rel)) {
+        const dirs = rel === '' ? [] : rel.split(sep);
+        return [...dirs, ref.name ?? `${ref.uuid}.wav`].join('/');
       }
     }
     try {
@@ -263,7 +282,7 @@ export class TieredRecordingResolver implements RecordingSource {
     return this.peers.find((p) => p.instanceId === entry.instanceId);
   }
 
-  private async lookupIndex(uuid: string): Promise<LocationEntry[]> {
+  private async lookupIndex(uuid: string, unavailable: string[]): Promise<LocationEntry[]> {
     if (!this.options.index) return [];
     try {
       const entries = await this.options.index.lookup(uuid);
@@ -272,6 +291,8 @@ export class TieredRecordingResolver implements RecordingSource {
         e.tier === 'local' && e.instanceId === this.instanceId ? 0 : e.tier === 'archive' ? 1 : 2;
       return entries.sort((a, b) => rank(a) - rank(b));
     } catch (err) {
+      this.lookupFailures.inc({ source: 'index' });
+      unavailable.push('index');
       this.log.warn({ err, uuid }, 'location index unavailable: probing the tiers');
       return [];
     }

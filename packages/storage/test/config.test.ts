@@ -28,7 +28,7 @@ describe('storageConfigFromEnv', () => {
       PBXKIT_STORAGE_S3_KMS_KEY_ID: 'k1',
       PBXKIT_STORAGE_S3_KEY_TEMPLATE: '{domain}/{YYYY}/{MM}/{DD}/{name}',
       PBXKIT_STORAGE_PEERS: 'pbx-b=http://10.0.0.2:8080/_peer, pbx-c=https://c.example/_peer',
-      PBXKIT_STORAGE_PEER_SECRET: '0123456789abcdef0123',
+      PBXKIT_STORAGE_PEER_SECRET: '0123456789abcdef0123456789abcdef',
       PBXKIT_STORAGE_INDEX_DIR: '/var/lib/pbxkit/index',
       PBXKIT_STORAGE_ARCHIVE_JOURNAL: '/var/lib/pbxkit/archiver.journal',
       PBXKIT_STORAGE_ARCHIVE_DELETE: 'no',
@@ -57,7 +57,10 @@ describe('storageConfigFromEnv', () => {
   it.each([
     [{ PBXKIT_STORAGE_LOCAL_DAYS: 'five' }, 'PBXKIT_STORAGE_LOCAL_DAYS'],
     [{ PBXKIT_STORAGE_PEERS: 'b=http://x' }, 'PBXKIT_STORAGE_PEER_SECRET'],
-    [{ PBXKIT_STORAGE_PEERS: 'nourl', PBXKIT_STORAGE_PEER_SECRET: 'x'.repeat(20) }, 'PBXKIT_STORAGE_PEERS'],
+    [
+      { PBXKIT_STORAGE_PEERS: 'nourl', PBXKIT_STORAGE_PEER_SECRET: '0123456789abcdef0123456789abcdef' },
+      'PBXKIT_STORAGE_PEERS',
+    ],
     [{ PBXKIT_STORAGE_S3_BUCKET: 'b', PBXKIT_STORAGE_S3_SSE: 'rot13' }, 'PBXKIT_STORAGE_S3_SSE'],
     [
       { PBXKIT_STORAGE_S3_BUCKET: 'b', PBXKIT_STORAGE_S3_ACCESS_KEY_ID: 'only' },
@@ -68,6 +71,13 @@ describe('storageConfigFromEnv', () => {
       'PBXKIT_STORAGE_S3_PART_SIZE_MB',
     ],
     [{ PBXKIT_STORAGE_PEER_SECRET: 'short' }, 'PBXKIT_STORAGE_PEER_SECRET'],
+    // Weak secrets: anyone could sign peer requests with them.
+    [{ PBXKIT_STORAGE_PEER_SECRET: '0123456789abcdef0123' }, 'PBXKIT_STORAGE_PEER_SECRET'],
+    [{ PBXKIT_STORAGE_PEER_SECRET: 'x'.repeat(40) }, 'PBXKIT_STORAGE_PEER_SECRET'],
+    [
+      { PBXKIT_STORAGE_PEERS: 'b=http://x', PBXKIT_STORAGE_PEER_SECRET: 'changeme'.repeat(4) },
+      'PBXKIT_STORAGE_PEER_SECRET',
+    ],
   ])('refuses %j naming %s', (env, variable) => {
     const err = (() => {
       try {

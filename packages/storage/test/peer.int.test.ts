@@ -9,7 +9,6 @@ import {
   LocalFsBackend,
   NoopBackend,
   PeerProxyBackend,
-  PeerVerifier,
   StorageNotFoundError,
   StoragePeerAuthError,
   signRequest,
@@ -18,41 +17,9 @@ import {
 import { get, listen, tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;
-const SECRET = 'cluster-secret-for-tests';
+const SECRET = 'cluster-secret-for-tests-0123456789abcdef';
+const OTHER_SECRET = 'not-the-cluster-secret-but-long-enough-42';
 const small = Buffer.from(Array.from({ length: 10_000 }, (_, i) => (i * 7) % 256));
-
-describe('PeerVerifier', () => {
-  it('accepts a fresh signed request once; refuses forged, expired, far-future, replayed, missing', () => {
-    let now = 1_800_000_000_000;
-    const v = new PeerVerifier(SECRET, 300, () => now);
-    const h = signRequest(
-      SECRET,
-      { method: 'GET', path: '/_peer/objects/a.wav', range: 'bytes=0-9' },
-      { now },
-    );
-    const withRange = { ...h, range: 'bytes=0-9' };
-    expect(v.check('GET', '/_peer/objects/a.wav', withRange)).toBeUndefined();
-    expect(v.check('GET', '/_peer/objects/a.wav', withRange)).toBe('replayed');
-    const h2 = { ...signRequest(SECRET, { method: 'GET', path: '/_peer/objects/a.wav' }, { now }) };
-    expect(v.check('GET', '/_peer/objects/b.wav', h2)).toBe('forged'); // other path
-    expect(v.check('HEAD', '/_peer/objects/a.wav', h2)).toBe('forged'); // other method
-    expect(v.check('GET', '/_peer/objects/a.wav', { ...h2, range: 'bytes=0-' })).toBe('forged'); // other range
-    expect(
-      v.check(
-        'GET',
-        '/_peer/objects/a.wav',
-        signRequest('wrong', { method: 'GET', path: '/_peer/objects/a.wav' }, { now }),
-      ),
-    ).toBe('forged');
-    const far = signRequest(SECRET, { method: 'GET', path: '/x' }, { now, ttlSeconds: 3600 });
-    expect(v.check('GET', '/x', far)).toBe('too_far_ahead');
-    const old = signRequest(SECRET, { method: 'GET', path: '/x' }, { now });
-    now += 61_000;
-    expect(v.check('GET', '/x', old)).toBe('expired');
-    expect(v.check('GET', '/x', {})).toBe('missing');
-    expect(v.check('GET', '/x', { ...old, 'x-pbxkit-signature': 'zz' })).toBe('malformed');
-  });
-});
 
 describe('peer proxy between two real instances on loopback', () => {
   let cleanup: () => Promise<void>;
@@ -82,7 +49,7 @@ describe('peer proxy between two real instances on loopback', () => {
     }
     await fh.close();
     bigSha = hash.digest('hex');
-    const peerHandler = createPeerHandler({ backend: bLocal, secret: SECRET, registry });
+    const peerHandler = createPeerHandler({ backend: bLocal, secret: SECRET, instanceId: 'pbx-b', registry });
     const b = await listen((req, res) => void peerHandler(req, res));
     peerUrl = `${b.url}/_peer`;
     // Instance A: nothing local, the peer as a tier.
@@ -140,7 +107,11 @@ describe('peer proxy between two real instances on loopback', () => {
     expect(Buffer.concat(await last.toArray())).toEqual(small.subarray(9_999));
     await expect(proxy.stat('../etc/passwd')).rejects.toThrow();
     const raw = await get(`${peerUrl}/objects/..%2F..%2Fetc%2Fpasswd`, {
-      headers: signRequest(SECRET, { method: 'GET', path: '/_peer/objects/..%2F..%2Fetc%2Fpasswd' }),
+      headers: signRequest(SECRET, {
+        method: 'GET',
+        path: '/_peer/objects/..%2F..%2Fetc%2Fpasswd',
+        peer: 'pbx-b',
+      }),
     });
     expect(raw.status).toBe(404);
   });
@@ -173,19 +144,23 @@ describe('peer proxy between two real instances on loopback', () => {
     const path = '/_peer/objects/d/11111111-0000-4000-8000-000000000001.wav';
     const url = peerUrl.replace('/_peer', '') + path;
     expect((await get(url)).status).toBe(401);
-    const forged = signRequest('not-the-secret', { method: 'GET', path });
+    const forged = signRequest(OTHER_SECRET, { method: 'GET', path, peer: 'pbx-b' });
     expect((await get(url, { headers: forged })).status).toBe(401);
-    const expired = signRequest(SECRET, { method: 'GET', path }, { now: Date.now() - 120_000 });
+    const expired = signRequest(
+      SECRET,
+      { method: 'GET', path, peer: 'pbx-b' },
+      { now: Date.now() - 120_000 },
+    );
     const e = await get(url, { headers: expired });
     expect([e.status, JSON.parse(e.body.toString()).reason]).toEqual([401, 'expired']);
-    const good = signRequest(SECRET, { method: 'GET', path });
+    const good = signRequest(SECRET, { method: 'GET', path, peer: 'pbx-b' });
     expect((await get(url, { headers: good })).status).toBe(200);
     const replay = await get(url, { headers: good });
     expect([replay.status, JSON.parse(replay.body.toString()).reason]).toEqual([401, 'replayed']);
     const counts = await registry.getSingleMetric('pbxkit_storage_peer_auth_failures_total')?.get();
     const by = Object.fromEntries((counts?.values ?? []).map((v) => [v.labels.reason, v.value]));
     expect(by).toMatchObject({ missing: 1, forged: 1, expired: 1, replayed: 1 });
-    const wrong = new PeerProxyBackend({ instanceId: 'x', endpoint: peerUrl, secret: 'wrong' });
+    const wrong = new PeerProxyBackend({ instanceId: 'pbx-b', endpoint: peerUrl, secret: OTHER_SECRET });
     await expect(wrong.stat('d/11111111-0000-4000-8000-000000000001.wav')).rejects.toThrow(
       StoragePeerAuthError,
     );
@@ -237,5 +212,116 @@ describe('peer proxy between two real instances on loopback', () => {
       await a.close();
       await dying.close();
     }
+  });
+});
+
+describe('a peer signature is good for one peer, once, and not across a restart', () => {
+  const key = 'd/55555555-0000-4000-8000-000000000005.wav';
+  const path = `/_peer/objects/${key}`;
+  let cleanup: () => Promise<void>;
+  let closers: Array<() => Promise<void>> = [];
+  let backendOf: (id: string) => LocalFsBackend;
+
+  /** An instance `id` serving its own directory to peers, as a restarted process would: a fresh handler. */
+  async function startPeer(id: string): Promise<{ url: string; close: () => Promise<void> }> {
+    const handler = createPeerHandler({ backend: backendOf(id), secret: SECRET, instanceId: id });
+    const server = await listen((req, res) => void handler(req, res));
+    closers.push(server.close);
+    return server;
+  }
+
+  /**
+   * What a `PeerProxyBackend` for peer `id` sends, as an eavesdropper on the network records it: the request is
+   * sent to a recorder (answering 404) instead of the peer.
+   */
+  async function captureRequestFor(id: string): Promise<Record<string, string>> {
+    let captured: Record<string, string> | undefined;
+    const recorder = await listen((req, res) => {
+      captured = Object.fromEntries(
+        Object.entries(req.headers).filter(([name]) => name.startsWith('x-pbxkit-') || name === 'range'),
+      ) as Record<string, string>;
+      res.writeHead(404, { 'Content-Length': 0 });
+      res.end();
+    });
+    closers.push(recorder.close);
+    const client = new PeerProxyBackend({
+      instanceId: id,
+      endpoint: `${recorder.url}/_peer`,
+      secret: SECRET,
+    });
+    await expect(client.read(key)).rejects.toThrow(StorageNotFoundError);
+    client.close();
+    return captured as Record<string, string>;
+  }
+
+  beforeAll(async () => {
+    const t = await tempDir();
+    cleanup = t.cleanup;
+    const backends = new Map<string, LocalFsBackend>();
+    for (const id of ['pbx-a', 'pbx-b']) {
+      await mkdir(join(t.dir, id));
+      const backend = new LocalFsBackend({ root: join(t.dir, id) });
+      await backend.write(key, `the recording on ${id}`);
+      backends.set(id, backend);
+    }
+    backendOf = (id) => backends.get(id) as LocalFsBackend;
+  });
+  afterAll(async () => {
+    for (const c of closers) await c();
+    closers = [];
+    await cleanup();
+  });
+
+  it('a request signed for pbx-a is refused by pbx-b (same secret), and served by pbx-a once', async () => {
+    const a = await startPeer('pbx-a');
+    const b = await startPeer('pbx-b');
+    const forA = await captureRequestFor('pbx-a');
+    const atB = await get(`${b.url}${path}`, { headers: forA });
+    expect([atB.status, JSON.parse(atB.body.toString()).reason]).toEqual([401, 'wrong_peer']);
+    const atA = await get(`${a.url}${path}`, { headers: forA });
+    expect([atA.status, atA.body.toString()]).toEqual([200, 'the recording on pbx-a']);
+    const again = await get(`${a.url}${path}`, { headers: forA });
+    expect([again.status, JSON.parse(again.body.toString()).reason]).toEqual([401, 'replayed']);
+
+    // A peer list naming pbx-b by the wrong id: every request fails, saying why.
+    const misnamed = new PeerProxyBackend({
+      instanceId: 'pbx-a',
+      endpoint: `${b.url}/_peer`,
+      secret: SECRET,
+    });
+    await expect(misnamed.read(key)).rejects.toMatchObject({
+      code: 'STORAGE_PEER_AUTH',
+      reason: 'wrong_peer',
+      message: expect.stringMatching(/refused our signature: wrong_peer/),
+    });
+    await expect(misnamed.stat(key)).rejects.toMatchObject({ reason: 'wrong_peer' });
+    misnamed.close();
+  });
+
+  it('a request captured before pbx-a restarts is refused after the restart; a fresh one is served', async () => {
+    const before = await startPeer('pbx-a');
+    const captured = await captureRequestFor('pbx-a');
+    const served = await get(`${before.url}${path}`, { headers: captured });
+    expect(served.status).toBe(200);
+    await before.close();
+    // The restart must come after the millisecond the request was signed in (on loopback it always does).
+    const issued = Number(captured['x-pbxkit-issued']);
+    while (Date.now() <= issued) await new Promise((resolve) => setImmediate(resolve));
+
+    const after = await startPeer('pbx-a');
+    const replayed = await get(`${after.url}${path}`, { headers: captured });
+    expect([replayed.status, JSON.parse(replayed.body.toString()).reason]).toEqual([
+      401,
+      'issued_before_start',
+    ]);
+    const fresh = new PeerProxyBackend({
+      instanceId: 'pbx-a',
+      endpoint: `${after.url}/_peer`,
+      secret: SECRET,
+    });
+    const body = Buffer.concat(await (await fresh.read(key)).toArray());
+    expect(body.toString()).toBe('the recording on pbx-a');
+    expect((await fresh.stat(key)).size).toBe(body.length);
+    fresh.close();
   });
 });

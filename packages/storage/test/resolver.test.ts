@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -197,6 +197,23 @@ describe('TieredRecordingResolver', () => {
     });
     await local.write(`custom/dir/${UUID}.mp3`, 'L');
     expect(await make().resolve(UUID)).toMatchObject({ tier: 'local', key: `custom/dir/${UUID}.mp3` });
+  });
+
+  it('finds a recording stored directly in the local root, when record_path is the root itself', async () => {
+    // FreeSWITCH's default recordings_dir: FusionPBX may record straight into it, and the CDR says so.
+    for (const path of [localRoot, `${localRoot}/`]) {
+      const uuid = path === localRoot ? UUID : 'bbbbbbbb-1111-4222-8333-444455556666';
+      refs.set(uuid, {
+        uuid,
+        path,
+        name: `${uuid}.wav`,
+        domain: 'd.example',
+        callStart: daysAgo(1),
+      });
+      await writeFile(join(localRoot, `${uuid}.wav`), 'recorded in the root');
+      const found = await make().resolve(uuid);
+      expect(found, path).toMatchObject({ tier: 'local', key: `${uuid}.wav`, info: { size: 20 } });
+    }
   });
 
   it('answers archive hits with a presigned URL when asked', async () => {

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testS3 } from '../../../scripts/test-env.js';
 import {
   createRecordingsHandler,
   S3Backend,
+  StorageBucketNotFoundError,
   StorageInvalidKeyError,
   StorageNotFoundError,
   StorageUnavailableError,
@@ -122,6 +123,50 @@ describe('S3Backend against Ceph RADOS Gateway', () => {
     expect((await dead.health()).ok).toBe(false);
     await expect(dead.stat('x')).rejects.toThrow(StorageUnavailableError);
     dead.close();
+  });
+
+  it('a bucket that does not exist is named as missing, for writes, reads, stats, deletes and listings', async () => {
+    const missing = `${bucket}-never-created`;
+    const absent = s3Backend(missing);
+    try {
+      const key = 'd.example/archive/2026/Nov/23/a.wav';
+      const errors = [
+        await absent.write(key, 'x').catch((e: unknown) => e),
+        await absent.read(key).catch((e: unknown) => e),
+        await absent.stat(key).catch((e: unknown) => e),
+        await absent.delete(key).catch((e: unknown) => e),
+        await absent.list('d.example/').catch((e: unknown) => e),
+      ];
+      for (const err of errors) {
+        expect((err as Error).message).toContain(
+          `bucket "${missing}" does not exist at ${testS3().endpoint}`,
+        );
+        expect(err).not.toBeInstanceOf(StorageNotFoundError);
+        expect(err).toBeInstanceOf(StorageBucketNotFoundError);
+        expect(err).toMatchObject({ code: 'STORAGE_BUCKET_NOT_FOUND', bucket: missing, backend: 's3' });
+      }
+      expect((await absent.health()).detail).toMatch(/does not exist/);
+      // Served over HTTP: the recording may exist once the bucket is fixed, so 503, never 404.
+      const handler = createRecordingsHandler({
+        source: async (uuid) => ({ backend: absent, key: `${uuid}.wav` }),
+      });
+      const server = await listen((req, res) => void handler(req, res));
+      const answer = await get(`${server.url}/recordings/5c7b0f0e-1111-4222-8333-444455556666`);
+      await server.close();
+      expect(answer.status).toBe(503);
+      expect(JSON.parse(answer.body.toString()).reason).toMatch(/does not exist/);
+
+      // Once the bucket exists, a missing object is a missing object again.
+      await absent.ensureBucket();
+      await expect(absent.stat(key)).rejects.toThrow(StorageNotFoundError);
+      await expect(absent.read(key)).rejects.toThrow(StorageNotFoundError);
+      await absent.write(key, 'x');
+      expect((await absent.stat(key)).size).toBe(1);
+      await absent.delete(key);
+      await absent.client.send(new DeleteBucketCommand({ Bucket: missing }));
+    } finally {
+      absent.close();
+    }
   });
 
   it('refuses wrong credentials', async () => {

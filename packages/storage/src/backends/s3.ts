@@ -25,7 +25,13 @@ import {
   type WriteBody,
   type WriteOptions,
 } from '../backend.js';
-import { StorageError, StorageNotFoundError, StorageRangeError, StorageUnavailableError } from '../errors.js';
+import {
+  StorageBucketNotFoundError,
+  StorageError,
+  StorageNotFoundError,
+  StorageRangeError,
+  StorageUnavailableError,
+} from '../errors.js';
 import { bodyStream } from './body.js';
 
 /** A multipart upload {@link S3Backend.abortIncompleteUploads} aborted. */
@@ -35,6 +41,13 @@ export interface AbortedUpload {
   uploadId: string;
   initiated: Date;
 }
+
+/**
+ * How long a bucket seen to exist is trusted to: a HEAD of a missing object answers a bare 404 that cannot say
+ * whether the object or the bucket is missing, and asking the bucket on every miss would double the cost of the
+ * resolver's probes.
+ */
+const BUCKET_SEEN_TRUST_MS = 60_000;
 
 /** Options of {@link S3Backend}. */
 export interface S3BackendOptions {
@@ -74,6 +87,9 @@ export interface S3BackendOptions {
  * `WHEN_REQUIRED`: with the SDK's default (checksums on every request) a streamed PutObject was silently stored
  * corrupted by one S3-compatible server and refused by another.
  *
+ * A missing bucket is told apart from a missing object: reads, writes, stats, deletes and listings in a bucket
+ * that does not exist reject with `StorageBucketNotFoundError` (naming the bucket), never `StorageNotFoundError`.
+ *
  * @example
  * ```ts
  * const s3 = new S3Backend({
@@ -90,6 +106,9 @@ export class S3Backend implements StorageBackend {
   readonly client: S3Client;
   private readonly options: S3BackendOptions;
   private readonly prefix: string;
+  /** When the bucket was last seen to exist (`performance.now()`); see {@link BUCKET_SEEN_TRUST_MS}. */
+  private bucketSeenAt = Number.NEGATIVE_INFINITY;
+  private bucketCheck: Promise<'exists' | 'missing' | Error> | undefined;
 
   constructor(options: S3BackendOptions) {
     if (!options?.bucket) throw new TypeError('S3Backend needs a bucket');
@@ -130,9 +149,11 @@ export class S3Backend implements StorageBackend {
       if (head.ETag) info.etag = head.ETag;
       if (head.ContentType) info.contentType = head.ContentType;
       if (head.Metadata && Object.keys(head.Metadata).length > 0) info.metadata = head.Metadata;
+      this.bucketSeen();
       return info;
     } catch (err) {
-      throw this.mapError(err, key, 'stat');
+      const mapped = this.mapError(err, key, 'stat');
+      throw mapped instanceof StorageNotFoundError ? await this.objectOrBucketMissing(key) : mapped;
     }
   }
 
@@ -151,6 +172,7 @@ export class S3Backend implements StorageBackend {
         }),
         options.signal ? { abortSignal: options.signal } : {},
       );
+      this.bucketSeen();
       const body = out.Body;
       if (!body) return Readable.from([]);
       return body instanceof Readable ? body : Readable.fromWeb(body as never);
@@ -217,6 +239,7 @@ export class S3Backend implements StorageBackend {
           ...(options.cursor ? { ContinuationToken: options.cursor } : {}),
         }),
       );
+      this.bucketSeen();
       const items: ObjectInfo[] = (out.Contents ?? []).map((c) => {
         const info: ObjectInfo = {
           key: (c.Key ?? '').slice(this.prefix.length),
@@ -238,6 +261,7 @@ export class S3Backend implements StorageBackend {
     const started = performance.now();
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      this.bucketSeen();
       return {
         ok: true,
         backend: this.name,
@@ -248,7 +272,8 @@ export class S3Backend implements StorageBackend {
       return {
         ok: false,
         backend: this.name,
-        detail: `bucket ${this.bucket}: ${describe(err)}`,
+        detail:
+          statusOf(err) === 404 ? this.bucketMissing().message : `bucket ${this.bucket}: ${describe(err)}`,
         latencyMs: performance.now() - started,
       };
     }
@@ -337,10 +362,50 @@ export class S3Backend implements StorageBackend {
     if (!this.options.client) this.client.destroy();
   }
 
+  private bucketSeen(): void {
+    this.bucketSeenAt = performance.now();
+  }
+
+  private bucketMissing(op?: string, key?: string): StorageBucketNotFoundError {
+    this.bucketSeenAt = Number.NEGATIVE_INFINITY;
+    const where = this.options.endpoint ? ` at ${this.options.endpoint}` : '';
+    const what = op ? ` (${op} ${JSON.stringify(key)})` : '';
+    return new StorageBucketNotFoundError(
+      this.name,
+      this.bucket,
+      `${this.name}: bucket ${JSON.stringify(this.bucket)} does not exist${where}${what}: create it, or fix the bucket name`,
+    );
+  }
+
+  /**
+   * A HEAD's bare 404 says "not found" without saying what: unless the bucket was seen lately, ask the bucket
+   * (one request, shared by every caller waiting at the time).
+   */
+  private async objectOrBucketMissing(key: string): Promise<Error> {
+    if (performance.now() - this.bucketSeenAt < BUCKET_SEEN_TRUST_MS) return new StorageNotFoundError(key);
+    this.bucketCheck ??= this.client
+      .send(new HeadBucketCommand({ Bucket: this.bucket }))
+      .then(
+        () => 'exists' as const,
+        (err: unknown) =>
+          statusOf(err) === 404 ? ('missing' as const) : this.mapError(err, this.bucket, 'head bucket'),
+      )
+      .finally(() => {
+        this.bucketCheck = undefined;
+      });
+    const bucket = await this.bucketCheck;
+    if (bucket === 'exists') {
+      this.bucketSeen();
+      return new StorageNotFoundError(key);
+    }
+    return bucket === 'missing' ? this.bucketMissing('stat', key) : bucket;
+  }
+
   private mapError(err: unknown, key: string, op: string): Error {
     if (err instanceof StorageError) return err;
     const status = statusOf(err);
     const name = (err as { name?: string }).name;
+    if (name === 'NoSuchBucket') return this.bucketMissing(op, key);
     if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return new StorageNotFoundError(key);
     if (status === 416 || name === 'InvalidRange') return new StorageRangeError(key, undefined);
     if (name === 'AbortError') return err as Error;

@@ -6,6 +6,7 @@ import { type Logger, MetricsFactory, type Registry, resolveLogger } from '@pbxk
 import { type ByteRange, contentTypeFor, type ObjectInfo } from '../backend.js';
 import { StorageError, StorageNotFoundError } from '../errors.js';
 import type { RecordingSource, ResolvedRecording } from '../recording.js';
+import { neverReject, type RequestHandler } from './guard.js';
 import { PumpError, pump } from './pump.js';
 import { parseRange } from './range.js';
 
@@ -29,16 +30,20 @@ export interface RecordingsHandlerOptions {
   redirectToUrl?: boolean;
   /** `Cache-Control` of recordings. Default `private, max-age=0, must-revalidate`. */
   cacheControl?: string;
+  /**
+   * `Retry-After` (seconds) of a 503: a backend, the CDR store (the resolver's locator) or the location index
+   * could not be asked, so the recording may well exist. Default 5.
+   */
+  retryAfterSeconds?: number;
   logger?: Logger;
   registry?: Registry;
 }
 
-/** A Node request listener; resolves `true` when it answered, `false` (after `next`) when the path is not its own. */
-export type RecordingsHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  next?: (err?: unknown) => void,
-) => Promise<boolean>;
+/**
+ * A Node request listener; resolves `true` when it answered, `false` (after `next`) when the path is not its own.
+ * Its promise never rejects (see {@link createRecordingsHandler}).
+ */
+export type RecordingsHandler = RequestHandler;
 
 const UUID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -51,6 +56,15 @@ const UUID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * held in memory, and a slow client can take as long as it needs: only an idle transfer is cut. An error after
  * the headers went out destroys the connection, so the client sees a truncated transfer and never a clean end;
  * it is logged and counted in `pbxkit_storage_http_aborted_total`.
+ *
+ * Statuses: 400 for a path that is not valid percent-encoding; 404 (JSON reason) when no tier has the recording;
+ * 503 with `Retry-After` when it could not be looked up (a backend, the locator's database or the location
+ * index unavailable, or a missing S3 bucket): a lookup that failed is never answered as one that found nothing.
+ *
+ * **The returned promise never rejects**, whatever the request or the source does, so `void handler(req, res)`
+ * cannot end the process: an error it does not expect is logged, counted in
+ * `pbxkit_storage_http_unexpected_errors_total{handler="recordings"}` and answered with a 500, or, once the
+ * headers went out, cuts the transfer (`pbxkit_storage_http_aborted_total{reason="internal_error"}`).
  *
  * Works with `http.createServer(handler)`, and as Express/Connect middleware (`app.use(handler)`).
  */
@@ -78,25 +92,40 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
     if (typeof source !== 'function') source.invalidate?.(uuid);
   };
 
+  const retryAfter = String(options.retryAfterSeconds ?? 5);
+
   const json = (req: IncomingMessage, res: ServerResponse, status: number, body: object): void => {
     const text = JSON.stringify(body);
     res.writeHead(status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(text),
       'Cache-Control': 'no-store',
+      ...(status === 503 ? { 'Retry-After': retryAfter } : {}),
     });
     res.end(req.method === 'HEAD' ? undefined : text);
     requests.inc({ method: req.method ?? '', status: String(status) });
   };
 
-  return async (req, res, next) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  const handle: RequestHandler = async (req, res, next) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      json(req, res, 400, { error: 'bad_request', reason: 'the request target is not a valid URL path' });
+      return true;
+    }
     if (!url.pathname.startsWith(`${basePath}/`)) {
       if (next) next();
       else json(req, res, 404, { error: 'not_found', reason: 'no such path' });
       return !next;
     }
-    const uuid = decodeURIComponent(url.pathname.slice(basePath.length + 1));
+    let uuid: string;
+    try {
+      uuid = decodeURIComponent(url.pathname.slice(basePath.length + 1));
+    } catch {
+      json(req, res, 400, { error: 'bad_request', reason: 'the path has an invalid percent-escape' });
+      return true;
+    }
     if (!UUID_RE.test(uuid)) {
       json(req, res, 404, { error: 'not_found', reason: 'not a call uuid' });
       return true;
@@ -142,19 +171,25 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
         }
       }
     } catch (err) {
-      if (res.headersSent) {
-        // serve() already cut the connection and counted it; nothing else can be said to this client.
-        return true;
-      }
+      // serve() cut the connection and counted it; nothing else can be said to this client.
+      if (res.headersSent && res.destroyed) return true;
       const status = statusOf(err);
+      // Anything else is unexpected: neverReject logs, counts and answers it (500, or a cut transfer).
+      if (res.headersSent || status === 500) throw err;
       if (status >= 500) log.error({ err, uuid }, 'recording request failed');
       json(req, res, status, {
-        error: status === 404 ? 'not_found' : status === 503 ? 'unavailable' : 'internal',
-        reason: status === 500 ? 'internal error' : (err as Error).message,
+        error: status === 404 ? 'not_found' : status === 503 ? 'unavailable' : 'range_not_satisfiable',
+        reason: (err as Error).message,
       });
     }
     return true;
   };
+
+  return neverReject('recordings', handle, {
+    log,
+    metrics,
+    internalError: (req, res) => json(req, res, 500, { error: 'internal', reason: 'internal error' }),
+  });
 
   async function serve(
     req: IncomingMessage,
@@ -308,6 +343,7 @@ function statusOf(err: unknown): number {
     case 'STORAGE_INVALID_KEY':
       return 404;
     case 'STORAGE_BACKEND_UNAVAILABLE':
+    case 'STORAGE_BUCKET_NOT_FOUND':
       return 503;
     case 'STORAGE_RANGE_NOT_SATISFIABLE':
       return 416;

@@ -18,28 +18,34 @@ import {
   StorageUnavailableError,
 } from '../errors.js';
 import { type RawResponse, rawGet } from './raw-get.js';
-import { signRequest } from './signing.js';
+import { checkInstanceId, checkPeerSecret, PEER_AUTH_FAILURE_HEADER, signRequest } from './signing.js';
 
 /** Options of {@link PeerProxyBackend}. */
 export interface PeerProxyBackendOptions {
-  /** The peer's instance id (for names, metrics, the location index). */
+  /**
+   * The peer's instance id, exactly as that peer's handler is configured (`createPeerHandler({ instanceId })`,
+   * its `PBXKIT_STORAGE_INSTANCE_ID`): every request is signed for this id and no other peer accepts it. Also
+   * its name in logs, metrics and the location index.
+   */
   instanceId: string;
   /** Base URL of the peer's handler, e.g. `http://10.0.0.12:8080/_peer`. */
   endpoint: string;
-  /** Shared secret of the cluster. */
+  /**
+   * Shared secret of the cluster: a string of at least 32 characters or a `Buffer` of at least 16 bytes. A
+   * missing or weak one throws `StoragePeerSecretError` here.
+   */
   secret: string | Buffer;
   /** No byte from the peer for this long aborts (no total-time limit). Default 60 000 ms. */
   idleTimeoutMs?: number;
-  /** How long a signed request stays valid. Default 60 s. */
-  ttlSeconds?: number;
   /** Connections kept per peer. Default 16. */
   maxSockets?: number;
 }
 
 /**
  * Reads recordings that live on another pbxkit instance, through its {@link createPeerHandler}: every request
- * signed (HMAC-SHA256 over method, path, range, expiry and a nonce), `Range` passed through, the body streamed
- * as it arrives with an idle timeout only. Read-only: `write` and `delete` reject.
+ * signed for that peer (HMAC-SHA256 over method, path, range, the peer's instance id, the time and a nonce),
+ * `Range` passed through, the body streamed as it arrives with an idle timeout only. Read-only: `write` and
+ * `delete` reject. A request the peer refuses rejects with `StoragePeerAuthError` carrying the peer's reason.
  *
  * @example
  * ```ts
@@ -55,6 +61,8 @@ export class PeerProxyBackend implements StorageBackend {
   private readonly options: PeerProxyBackendOptions;
 
   constructor(options: PeerProxyBackendOptions) {
+    checkPeerSecret(options.secret);
+    checkInstanceId(options.instanceId, 'PeerProxyBackend instanceId');
     this.options = options;
     this.instanceId = options.instanceId;
     this.name = `peer:${options.instanceId}`;
@@ -77,12 +85,7 @@ export class PeerProxyBackend implements StorageBackend {
     const rangeHeader = range ? `bytes=${range.start}-${range.end}` : undefined;
     const path = this.objectPath(key);
     if (this.base.protocol === 'https:') return this.request('GET', path, rangeHeader, key, options.signal);
-    const headers = signRequest(
-      this.options.secret,
-      { method: 'GET', path, ...(rangeHeader ? { range: rangeHeader } : {}) },
-      { ttlSeconds: this.options.ttlSeconds ?? 60 },
-    );
-    if (rangeHeader) headers.range = rangeHeader;
+    const headers = this.sign('GET', path, rangeHeader);
     let res: RawResponse;
     try {
       res = await rawGet(this.base, path, headers, this.options.idleTimeoutMs ?? 60_000, options.signal);
@@ -90,18 +93,43 @@ export class PeerProxyBackend implements StorageBackend {
       throw new StorageUnavailableError(this.name, `GET ${path}: ${(err as Error).message}`, { cause: err });
     }
     if (res.status === 200 || res.status === 206) return res.body;
-    res.body.destroy();
-    throw this.statusError(res.status, key, res.headers['content-range'], path);
+    res.body.resume();
+    throw this.statusError('GET', path, key, res.status, res.headers);
   }
 
-  private statusError(status: number, key: string, contentRange: string | undefined, path: string): Error {
+  /** The error of an answer other than 200/206 (its body already discarded). */
+  private statusError(
+    method: string,
+    path: string,
+    key: string,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): Error {
     if (status === 404) return new StorageNotFoundError(key);
     if (status === 416) {
-      const size = /\*\/(\d+)/.exec(String(contentRange))?.[1];
+      const size = /\*\/(\d+)/.exec(String(headers['content-range']))?.[1];
       return new StorageRangeError(key, size === undefined ? undefined : Number(size));
     }
-    if (status === 401) return new StoragePeerAuthError(`${this.name} refused our signature`);
-    return new StorageUnavailableError(this.name, `GET ${path}: HTTP ${status}`);
+    if (status === 401) {
+      const given = headers[PEER_AUTH_FAILURE_HEADER];
+      const reason = typeof given === 'string' && given !== '' ? given : undefined;
+      return new StoragePeerAuthError(
+        `${this.name} refused our signature${reason ? `: ${reason}` : ''}`,
+        reason,
+      );
+    }
+    return new StorageUnavailableError(this.name, `${method} ${path}: HTTP ${status}`);
+  }
+
+  private sign(method: 'GET' | 'HEAD', path: string, range: string | undefined): Record<string, string> {
+    const headers = signRequest(this.options.secret, {
+      method,
+      path,
+      peer: this.instanceId,
+      ...(range ? { range } : {}),
+    });
+    if (range) headers.range = range;
+    return headers;
   }
 
   async write(_key: string, _body: WriteBody): Promise<ObjectInfo> {
@@ -153,12 +181,7 @@ export class PeerProxyBackend implements StorageBackend {
     key: string,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
-    const headers: Record<string, string> = signRequest(
-      this.options.secret,
-      { method, path, ...(range ? { range } : {}) },
-      { ttlSeconds: this.options.ttlSeconds ?? 60 },
-    );
-    if (range) headers.range = range;
+    const headers = this.sign(method, path, range);
     const client = this.base.protocol === 'https:' ? https : http;
     const idleMs = this.options.idleTimeoutMs ?? 60_000;
     return new Promise((resolve, reject) => {
@@ -194,12 +217,7 @@ export class PeerProxyBackend implements StorageBackend {
             return;
           }
           res.resume();
-          if (status === 404) reject(new StorageNotFoundError(key));
-          else if (status === 416) {
-            const size = /\*\/(\d+)/.exec(String(res.headers['content-range']))?.[1];
-            reject(new StorageRangeError(key, size === undefined ? undefined : Number(size)));
-          } else if (status === 401) reject(new StoragePeerAuthError(`${this.name} refused our signature`));
-          else reject(new StorageUnavailableError(this.name, `${method} ${path}: HTTP ${status}`));
+          reject(this.statusError(method, path, key, status, res.headers));
         },
       );
       req.setTimeout(idleMs, () =>
