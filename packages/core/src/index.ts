@@ -9,6 +9,41 @@ export {
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
 export { type EventMap, TypedEmitter } from './events.js';
+export { ProbeError, ProbeTimeoutError } from './health/errors.js';
+export {
+  advanceHealth,
+  type GdnsdPolicyOptions,
+  gdnsdPolicy,
+  type HealthPolicy,
+  type PolicyStep,
+  type SynchPolicyOptions,
+  synchPolicy,
+} from './health/policy.js';
+export type { Probe, ProbeVerdict } from './health/probe.js';
+export {
+  type MonitorTransition,
+  ProbeMonitor,
+  type ProbeMonitorEvents,
+  type ProbeMonitorOptions,
+  type ProbeResult,
+} from './health/probe-monitor.js';
+export {
+  buildSipOptions,
+  parseSipResponse,
+  type SipOptionsRequest,
+  type SipResponse,
+} from './health/sip-message.js';
+export { type SipOptionsProbeOptions, sipOptionsProbe } from './health/sip-probe.js';
+export {
+  type HealthSnapshot,
+  INITIAL_HEALTH,
+  MONITOR_STATES,
+  type MonitorState,
+  type ProbeOutcome,
+  type ServiceState,
+  type SyncState,
+} from './health/states.js';
+export { type TcpProbeOptions, tcpConnectProbe } from './health/tcp-probe.js';
 export { type LogFn, type Logger, resolveLogger, silentLogger } from './logger.js';
 export { LATENCY_BUCKETS_SECONDS, MetricsFactory, type MetricsOptions, metricName } from './metrics.js';
 export { isHexDigit, percentDecode } from './percent-decode.js';
