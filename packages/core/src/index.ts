@@ -48,3 +48,19 @@ export { type LogFn, type Logger, resolveLogger, silentLogger } from './logger.j
 export { LATENCY_BUCKETS_SECONDS, MetricsFactory, type MetricsOptions, metricName } from './metrics.js';
 export { isHexDigit, percentDecode } from './percent-decode.js';
 export { type RetryOptions, retry } from './retry.js';
+export type { StatusCommand } from './status/answer.js';
+export { StatusError } from './status/errors.js';
+export {
+  type FailoverStatus,
+  failedOverOrUnsynced,
+  type StatusProvider,
+  type StatusTimeZone,
+  synchStatusJson,
+  synchTimestamp,
+} from './status/status.js';
+export {
+  createStatusHttpHandler,
+  type StatusHttpHandler,
+  type StatusHttpHandlerOptions,
+} from './status/status-http.js';
+export { StatusServer, type StatusServerOptions } from './status/status-server.js';
