@@ -7,6 +7,17 @@ export {
   QueueOverflowError,
 } from './async-queue.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
+export {
+  type CommitInfo,
+  type ConfigFileInfo,
+  ConfigStore,
+  type ConfigStoreOptions,
+  type ConfigVersion,
+  type ConfigVersionInfo,
+} from './config-store/config-store.js';
+export { diffFiles } from './config-store/diff.js';
+export { ConfigStoreError } from './config-store/errors.js';
+export type { ConfigFiles } from './config-store/files.js';
 export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
 export { type EventMap, TypedEmitter } from './events.js';
 export { ProbeError, ProbeTimeoutError } from './health/errors.js';
