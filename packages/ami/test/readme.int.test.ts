@@ -6,7 +6,7 @@ describe('README examples run as written', () => {
   const examples = readmeExamples('ami', (code) => code.startsWith('import'));
 
   it('finds the runnable examples', () => {
-    expect(examples).toHaveLength(6);
+    expect(examples).toHaveLength(7);
   });
 
   const expectations: Array<(log: unknown[][]) => void> = [
@@ -35,6 +35,12 @@ describe('README examples run as written', () => {
         ['6002'],
         [true, 'a;b'],
         ['bindport=5070 ; the usual'],
+      ]);
+    },
+    (log) => {
+      expect(log).toEqual([
+        ['Stable', 'Normal'],
+        ['Ping failed: Shutting down', 'Failover'],
       ]);
     },
     (log) => {

@@ -7,9 +7,55 @@ export {
   QueueOverflowError,
 } from './async-queue.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
+export {
+  type CommitInfo,
+  type ConfigFileInfo,
+  ConfigStore,
+  type ConfigStoreOptions,
+  type ConfigVersion,
+  type ConfigVersionInfo,
+} from './config-store/config-store.js';
+export { diffFiles } from './config-store/diff.js';
+export { ConfigStoreError } from './config-store/errors.js';
+export type { ConfigFiles } from './config-store/files.js';
 export { type ErrorContext, ErrorReporter, type ErrorReporterOptions } from './error-reporter.js';
 export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
 export { type ErrorEventArgs, type EventMap, TypedEmitter } from './events.js';
+export { ProbeError, ProbeTimeoutError } from './health/errors.js';
+export {
+  advanceHealth,
+  type GdnsdPolicyOptions,
+  gdnsdPolicy,
+  type HealthPolicy,
+  type PolicyStep,
+  type SynchPolicyOptions,
+  synchPolicy,
+} from './health/policy.js';
+export type { Probe, ProbeVerdict } from './health/probe.js';
+export {
+  type MonitorTransition,
+  ProbeMonitor,
+  type ProbeMonitorEvents,
+  type ProbeMonitorOptions,
+  type ProbeResult,
+} from './health/probe-monitor.js';
+export {
+  buildSipOptions,
+  parseSipResponse,
+  type SipOptionsRequest,
+  type SipResponse,
+} from './health/sip-message.js';
+export { type SipOptionsProbeOptions, sipOptionsProbe } from './health/sip-probe.js';
+export {
+  type HealthSnapshot,
+  INITIAL_HEALTH,
+  MONITOR_STATES,
+  type MonitorState,
+  type ProbeOutcome,
+  type ServiceState,
+  type SyncState,
+} from './health/states.js';
+export { type TcpProbeOptions, tcpConnectProbe } from './health/tcp-probe.js';
 export { type LogFn, type Logger, resolveLogger, silentLogger } from './logger.js';
 export { LATENCY_BUCKETS_SECONDS, MetricsFactory, type MetricsOptions, metricName } from './metrics.js';
 export { importOptional, MissingDependencyError } from './optional-import.js';
@@ -27,3 +73,19 @@ export {
   type SqlResult,
 } from './sql/client.js';
 export { type OpenSqlClientOptions, openSqlClient, type SqlTarget } from './sql/open.js';
+export type { StatusCommand } from './status/answer.js';
+export { StatusError } from './status/errors.js';
+export {
+  type FailoverStatus,
+  failedOverOrUnsynced,
+  type StatusProvider,
+  type StatusTimeZone,
+  synchStatusJson,
+  synchTimestamp,
+} from './status/status.js';
+export {
+  createStatusHttpHandler,
+  type StatusHttpHandler,
+  type StatusHttpHandlerOptions,
+} from './status/status-http.js';
+export { StatusServer, type StatusServerOptions } from './status/status-server.js';
