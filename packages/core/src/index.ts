@@ -7,6 +7,20 @@ export {
   QueueOverflowError,
 } from './async-queue.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
+export {
+  type DnsChange,
+  DnsConfigError,
+  DnsListenError,
+  DnsResponder,
+  type DnsResponderEvents,
+  type DnsResponderOptions,
+  type DnsResult,
+  type DnsState,
+  type DnsTargetState,
+  type DnsTransport,
+  nextSerial,
+  type SipTransport,
+} from './dns/index.js';
 export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
 export { type EventMap, TypedEmitter } from './events.js';
 export { type LogFn, type Logger, resolveLogger, silentLogger } from './logger.js';
