@@ -297,6 +297,9 @@ export class DnsResponder extends TypedEmitter<DnsResponderEvents> {
     if (result.ok) {
       const response = Buffer.from(result.response);
       response.writeUInt16BE(query.id, 0);
+      // Relayed, not ours: not authoritative (AA off), and recursion is what we offered (RA on).
+      response[2] = (response[2] as number) & ~0x04;
+      response[3] = (response[3] as number) | 0x80;
       reply(response);
       this.metrics.forwarded.inc({ result: 'ok' });
       this.metrics.queries.inc({ type, result: 'forwarded', transport });
