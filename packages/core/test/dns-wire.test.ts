@@ -24,31 +24,30 @@ describe('parseQuery', () => {
     expect(plain.ok && plain.query.ednsPayload).toBe(0);
   });
 
-  it('rejects each malformed packet from its header or with bounds checks, saying why', () => {
+  it('rejects each malformed packet from its header or with bounds checks, saying why (it is dropped)', () => {
     const [manyQuestions, overrun, loop, manyRecords, cutOpt, short, noise] = floodPackets();
     const outcome = (packet: Buffer | undefined) => {
       if (!packet) throw new Error('floodPackets() changed');
       const parsed = parseQuery(packet);
-      return parsed.ok ? 'ok' : `${parsed.reason} ${parsed.rcode}`;
+      return parsed.ok ? 'ok' : parsed.reason;
     };
     // 65,535 questions claimed in 12 bytes: refused from the count alone, nothing else is read.
-    expect(outcome(manyQuestions)).toBe('question_count 1');
-    expect(outcome(overrun)).toBe('question 1');
+    expect(outcome(manyQuestions)).toBe('question_count');
+    expect(outcome(overrun)).toBe('question');
     // A compression pointer in a query's only name is refused, not followed (no loops, no jumps).
-    expect(outcome(loop)).toBe('question 1');
-    expect(outcome(manyRecords)).toBe('records 1');
-    expect(outcome(cutOpt)).toBe('opt 1');
-    // Too short to answer: dropped.
-    expect(outcome(short)).toBe('short undefined');
+    expect(outcome(loop)).toBe('question');
+    expect(outcome(manyRecords)).toBe('records');
+    expect(outcome(cutOpt)).toBe('opt');
+    expect(outcome(short)).toBe('short');
     expect(outcome(noise)).not.toBe('ok');
     const response = encodeQuery(5, 'sip.branch.example.com', 1);
     response[2] = 0x81;
-    expect(outcome(response)).toBe('not_query undefined');
+    expect(outcome(response)).toBe('response');
     const notify = encodeQuery(6, 'sip.branch.example.com', 6);
     notify[2] = 0x20;
-    expect(outcome(notify)).toBe('not_query 4');
+    expect(outcome(notify)).toBe('opcode');
     const longName = encodeQuery(7, Array.from({ length: 5 }, () => 'a'.repeat(63)).join('.'), 1);
-    expect(outcome(longName)).toBe('question 1');
+    expect(outcome(longName)).toBe('question');
   });
 });
 

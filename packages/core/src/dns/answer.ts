@@ -28,8 +28,6 @@ export type Outcome =
       result: DnsResult;
       qtype: number | undefined;
       truncated: boolean;
-      /** Set when the message was not a well-formed query (counted as malformed). */
-      malformed?: Malformed;
     }
   | { action: 'forward'; query: ParsedQuery }
   | { action: 'drop'; malformed: Malformed };
@@ -53,9 +51,8 @@ function send(
 export function answerMessage(msg: Buffer, zone: ZoneSnapshot, tcp: boolean, canForward: boolean): Outcome {
   const parsed = parseQuery(msg);
   if (!parsed.ok) {
-    if (parsed.rcode === undefined) return { action: 'drop', malformed: parsed.reason };
-    const result = parsed.rcode === RCODE.NOTIMP ? 'notimp' : 'formerr';
-    return { ...send(headerOnlyResponse(msg, parsed.rcode), result, undefined), malformed: parsed.reason };
+    if (parsed.reason === 'opcode') return send(headerOnlyResponse(msg, RCODE.NOTIMP), 'notimp', undefined);
+    return { action: 'drop', malformed: parsed.reason };
   }
   const query = parsed.query;
   const ra = zone.config.recursion;

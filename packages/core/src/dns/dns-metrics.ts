@@ -11,7 +11,6 @@ export type DnsResult =
   | 'refused'
   | 'forwarded'
   | 'servfail'
-  | 'formerr'
   | 'notimp'
   | 'badvers'
   | 'dropped';
@@ -48,7 +47,7 @@ export class DnsMetrics {
     this.malformed = m.counter({
       what: 'dns_malformed',
       unit: 'total',
-      help: 'DNS messages that were not a well-formed standard query, by what was wrong',
+      help: 'DNS messages dropped unanswered because they are not a well-formed query, by what was wrong',
       labelNames: ['reason'],
     });
     this.forwarded = m.counter({
@@ -88,9 +87,9 @@ export class DnsMetrics {
     });
   }
 
-  /** Counts a malformed message and the answer it got. */
-  malformedMessage(reason: Malformed, result: DnsResult, transport: DnsTransport): void {
+  /** Counts a malformed message, dropped. */
+  malformedMessage(reason: Malformed, transport: DnsTransport): void {
     this.malformed.inc({ reason });
-    this.queries.inc({ type: 'none', result, transport });
+    this.queries.inc({ type: 'none', result: 'dropped', transport });
   }
 }

@@ -264,17 +264,12 @@ export class DnsResponder extends TypedEmitter<DnsResponderEvents> {
         return;
       }
       if (outcome.action === 'drop') {
-        this.metrics.malformedMessage(outcome.malformed, 'dropped', transport);
-        this.warnMalformed(outcome.malformed);
+        this.metrics.malformedMessage(outcome.malformed, transport);
+        this.warnThrottled('malformed', { reason: outcome.malformed }, 'malformed DNS messages dropped');
         return;
       }
       reply(outcome.response);
-      if (outcome.malformed) {
-        this.metrics.malformedMessage(outcome.malformed, outcome.result, transport);
-        this.warnMalformed(outcome.malformed);
-      } else {
-        this.metrics.queries.inc({ type: typeLabel(outcome.qtype), result: outcome.result, transport });
-      }
+      this.metrics.queries.inc({ type: typeLabel(outcome.qtype), result: outcome.result, transport });
       if (outcome.truncated) this.metrics.truncated.inc({ transport });
       this.metrics.duration.observe({ source: 'zone' }, (performance.now() - started) / 1000);
     } catch (err) {
@@ -331,10 +326,6 @@ export class DnsResponder extends TypedEmitter<DnsResponderEvents> {
     this.metrics.errors.inc({ kind });
     this.log.error({ err, kind }, 'DNS responder error');
     this.emit('error', err);
-  }
-
-  private warnMalformed(reason: string): void {
-    this.warnThrottled('malformed', { reason }, 'malformed DNS messages received');
   }
 
   /** Logs a warning at most once a minute per key, with how many were left unlogged in between. */

@@ -22,7 +22,6 @@ export const CLASS_ANY = 255;
 
 export const RCODE = {
   NOERROR: 0,
-  FORMERR: 1,
   SERVFAIL: 2,
   NXDOMAIN: 3,
   NOTIMP: 4,
@@ -44,8 +43,8 @@ export const OPT_RECORD_BYTES = 11;
 
 const MAX_NAME_BYTES = 255;
 
-/** Why a message was not answered normally; each is a `reason` of the malformed-packets metric. */
-export type Malformed = 'short' | 'not_query' | 'question_count' | 'question' | 'records' | 'opt';
+/** What is wrong with a message that is dropped unanswered; each is a `reason` of the malformed metric. */
+export type Malformed = 'short' | 'response' | 'question_count' | 'records' | 'question' | 'opt';
 
 /** The parts of a query the responder answers from. */
 export interface ParsedQuery {
@@ -66,18 +65,14 @@ export interface ParsedQuery {
   dnssecOk: boolean;
 }
 
-/** Outcome of {@link parseQuery}: a query, or what is wrong with the message. */
-export type ParseResult =
-  | { ok: true; query: ParsedQuery }
-  | {
-      ok: false;
-      reason: Malformed;
-      /** The rcode to answer with, or undefined to drop the message (too short to answer, or a response). */
-      rcode: number | undefined;
-    };
+/**
+ * Outcome of {@link parseQuery}: a query; a well-formed message of another opcode (NOTIFY, UPDATE: answered
+ * NOTIMP); or a malformed one, dropped unanswered.
+ */
+export type ParseResult = { ok: true; query: ParsedQuery } | { ok: false; reason: Malformed | 'opcode' };
 
-function failure(reason: Malformed, rcode: number | undefined): ParseResult {
-  return { ok: false, reason, rcode };
+function failure(reason: Malformed | 'opcode'): ParseResult {
+  return { ok: false, reason };
 }
 
 /**
@@ -87,30 +82,33 @@ function failure(reason: Malformed, rcode: number | undefined): ParseResult {
  * read: every other header is rejected from its 12 bytes alone, so a packet claiming 65,535 questions costs no
  * more than any other. Names are read with bounds checks and without following compression pointers (a
  * query's single name has nothing to point back to).
+ *
+ * Malformed messages are dropped rather than answered FORMERR: an answer costs a send, the larger part of
+ * the work per packet, and a flood of garbage must leave that time to valid queries.
  */
 export function parseQuery(msg: Buffer): ParseResult {
   const length = msg.length;
-  if (length < HEADER_BYTES) return failure('short', undefined);
+  if (length < HEADER_BYTES) return failure('short');
   const flags = msg[2] as number;
-  if (flags & 0x80) return failure('not_query', undefined); // a response: never answer one (no loops)
-  if ((flags & 0x78) !== 0) return failure('not_query', RCODE.NOTIMP); // opcode other than QUERY
-  if (msg.readUInt16BE(4) !== 1) return failure('question_count', RCODE.FORMERR);
-  if (msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return failure('records', RCODE.FORMERR);
+  if (flags & 0x80) return failure('response'); // never answer a response (no loops between servers)
+  if ((flags & 0x78) !== 0) return failure('opcode');
+  if (msg.readUInt16BE(4) !== 1) return failure('question_count');
+  if (msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return failure('records');
 
   let p = HEADER_BYTES;
   for (;;) {
-    if (p >= length) return failure('question', RCODE.FORMERR);
+    if (p >= length) return failure('question');
     const labelLength = msg[p] as number;
     if (labelLength === 0) {
       p++;
       break;
     }
-    if (labelLength > 63) return failure('question', RCODE.FORMERR);
+    if (labelLength > 63) return failure('question');
     p += labelLength + 1;
-    if (p - HEADER_BYTES >= MAX_NAME_BYTES) return failure('question', RCODE.FORMERR);
+    if (p - HEADER_BYTES >= MAX_NAME_BYTES) return failure('question');
   }
   const nameEnd = p;
-  if (nameEnd + 4 > length) return failure('question', RCODE.FORMERR);
+  if (nameEnd + 4 > length) return failure('question');
   const qtype = msg.readUInt16BE(nameEnd);
   const qclass = msg.readUInt16BE(nameEnd + 2);
   const questionEnd = nameEnd + 4;
@@ -120,10 +118,10 @@ export function parseQuery(msg: Buffer): ParseResult {
   let dnssecOk = false;
   // The first additional record counts only when it is an OPT (a TSIG alone is ignored: answered unsigned).
   if (msg.readUInt16BE(10) > 0 && questionEnd < length && msg[questionEnd] === 0) {
-    if (questionEnd + OPT_RECORD_BYTES > length) return failure('opt', RCODE.FORMERR);
+    if (questionEnd + OPT_RECORD_BYTES > length) return failure('opt');
     if (msg.readUInt16BE(questionEnd + 1) === RRTYPE.OPT) {
       const rdLength = msg.readUInt16BE(questionEnd + 9);
-      if (questionEnd + OPT_RECORD_BYTES + rdLength > length) return failure('opt', RCODE.FORMERR);
+      if (questionEnd + OPT_RECORD_BYTES + rdLength > length) return failure('opt');
       // Payload sizes below 512 mean 512 (RFC 6891 §6.2.5); 0 stays reserved for "no EDNS".
       ednsPayload = Math.max(msg.readUInt16BE(questionEnd + 3), CLASSIC_UDP_LIMIT);
       ednsVersion = msg[questionEnd + 6] as number;
@@ -236,8 +234,8 @@ export function fromTemplate(template: Buffer, msg: Buffer, query: ParsedQuery):
 }
 
 /**
- * A header-only error answer (FORMERR, NOTIMP) for a message whose question could not be read: the ID and
- * opcode are echoed, every count is zero. Twelve bytes: answering a flood of them amplifies nothing.
+ * A header-only answer (NOTIMP to a NOTIFY or UPDATE): the ID, opcode and RD are echoed, every count is zero.
+ * Twelve bytes: answering a flood of them amplifies nothing.
  */
 export function headerOnlyResponse(msg: Buffer, rcode: number): Buffer {
   const out = Buffer.alloc(HEADER_BYTES);
