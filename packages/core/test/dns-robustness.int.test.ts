@@ -88,6 +88,36 @@ describe('DnsResponder forwarding', () => {
     expect(outsideDone).toBe(false);
     expect((await outside).status).toBe('SERVFAIL');
   });
+
+  it('stop() with a forwarded query waiting ends it quietly, and a restart forwards again', async () => {
+    const blackHole = createSocket('udp4');
+    sockets.push(blackHole);
+    await new Promise<void>((resolve) => blackHole.bind(0, '127.0.0.1', resolve));
+    const registry = new Registry();
+    const [responder, port] = await startResponder({
+      forwarder: `127.0.0.1:${blackHole.address().port}`,
+      forwardTimeoutMs: 10_000,
+      registry,
+    });
+    const client = await udpClient();
+    const swallowed = once(blackHole, 'message');
+    client.socket.send(encodeQuery(0x0101, 'www.example.org', 1), port, '127.0.0.1');
+    await swallowed;
+    await responder.stop();
+    expect(await registry.metrics()).toMatch(/pbxkit_core_dns_forwarded_total\{result="error"\} 1/);
+
+    await responder.start();
+    const again = once(blackHole, 'message');
+    client.socket.send(
+      encodeQuery(0x0102, 'www.example.org', 1),
+      responder.address()?.port as number,
+      '127.0.0.1',
+    );
+    const [forwarded] = (await again) as [Buffer];
+    // The question went out as the client asked it (under the forwarder's own ID).
+    expect(forwarded.subarray(12)).toEqual(encodeQuery(0x0102, 'www.example.org', 1).subarray(12));
+    expect(client.responses.size).toBe(0);
+  });
 });
 
 describe('DnsResponder and malformed packets', () => {

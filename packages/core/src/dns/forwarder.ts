@@ -34,7 +34,6 @@ export interface ForwarderOptions {
 export class Forwarder {
   private socket: Socket | undefined;
   private readonly pending = new Map<number, Pending>();
-  private closed = false;
 
   constructor(private readonly options: ForwarderOptions) {}
 
@@ -51,8 +50,6 @@ export class Forwarder {
   }
 
   private forwardUdp(query: Buffer, questionEnd: number): Promise<ForwardResult> {
-    if (this.closed)
-      return Promise.resolve({ ok: false, reason: 'error', error: new Error('forwarder closed') });
     if (this.pending.size >= this.options.maxPending)
       return Promise.resolve({ ok: false, reason: 'overload' });
     const socket = this.udpSocket();
@@ -124,9 +121,8 @@ export class Forwarder {
     });
   }
 
-  /** Answers every waiting query with `error` and closes the socket. */
+  /** Ends every waiting query with `error` and closes the socket (a later query opens a new one). */
   close(): void {
-    this.closed = true;
     for (const waiting of [...this.pending.values()]) {
       waiting.settle({ ok: false, reason: 'error', error: new Error('forwarder closed') });
     }

@@ -224,7 +224,10 @@ export class DnsResponder extends TypedEmitter<DnsResponderEvents> {
           this.metrics.rateLimited.inc();
           return;
         }
-        this.handle(msg, 'udp', (response) => udp.send(response, rinfo.port, rinfo.address));
+        this.handle(msg, 'udp', (response) => {
+          // A forwarded answer can come back after stop(): the socket is closed then, and send would throw.
+          if (this.udp === udp) udp.send(response, rinfo.port, rinfo.address);
+        });
       });
     }
     if (this.serveTcp) {
@@ -278,7 +281,22 @@ export class DnsResponder extends TypedEmitter<DnsResponderEvents> {
     }
   }
 
+  /** Relays a query for a name outside the zone; the answer (or SERVFAIL) is sent whenever it comes. */
   private async forward(
+    msg: Buffer,
+    query: ParsedQuery,
+    transport: DnsTransport,
+    reply: Reply,
+    started: number,
+  ): Promise<void> {
+    try {
+      await this.relay(msg, query, transport, reply, started);
+    } catch (err) {
+      this.fail('handler', err as Error);
+    }
+  }
+
+  private async relay(
     msg: Buffer,
     query: ParsedQuery,
     transport: DnsTransport,
