@@ -84,3 +84,39 @@ export function percentile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
 }
+
+/** Skips a (possibly compressed) name at `offset`; returns the offset after it. */
+function skipName(msg: Buffer, offset: number): number {
+  let p = offset;
+  for (;;) {
+    const length = msg[p] as number;
+    if (length === 0) return p + 1;
+    if (length >= 0xc0) return p + 2;
+    p += length + 1;
+  }
+}
+
+/** The answer records of a response: type and raw RDATA each, to check how names inside it are written. */
+export function answerRecords(msg: Buffer): Array<{ type: number; rdata: Buffer }> {
+  let p = skipName(msg, 12) + 4;
+  const records: Array<{ type: number; rdata: Buffer }> = [];
+  for (let i = 0; i < msg.readUInt16BE(6); i++) {
+    p = skipName(msg, p);
+    const type = msg.readUInt16BE(p);
+    const length = msg.readUInt16BE(p + 8);
+    records.push({ type, rdata: msg.subarray(p + 10, p + 10 + length) });
+    p += 10 + length;
+  }
+  return records;
+}
+
+/** `name` in DNS wire form, written in full. */
+export function wireName(name: string): Buffer {
+  return Buffer.concat([
+    ...name
+      .split('.')
+      .filter(Boolean)
+      .map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label, 'latin1')])),
+    Buffer.from([0]),
+  ]);
+}

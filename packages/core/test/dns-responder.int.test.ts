@@ -1,6 +1,9 @@
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResponder, type DnsResponderOptions, Registry } from '../src/index.js';
 import { dataOf, dig } from './dns-dig.js';
+import { answerRecords, encodeQuery, wireName } from './dns-packets.js';
 
 const ZONE = 'branch.example.com';
 const START_SERIAL = 1_780_000_000;
@@ -64,6 +67,29 @@ describe('DnsResponder answers its zone to dig', () => {
       }
     });
   }
+
+  it('writes SRV targets and NAPTR replacements in full, never compressed (RFC 2782, RFC 3403)', async () => {
+    // Strict resolvers (c-ares 1.34.8, in Node.js 22 and 24) reject the whole answer otherwise.
+    const socket = createSocket('udp4');
+    try {
+      const ask = async (id: number, name: string, type: number) => {
+        const answered = once(socket, 'message');
+        socket.send(encodeQuery(id, name, type), port, '127.0.0.1');
+        return answerRecords((await answered)[0] as Buffer);
+      };
+      const srv = await ask(1, `_sip._udp.sip.${ZONE}`, 33);
+      expect(srv.map((r) => r.rdata.subarray(6))).toEqual([
+        wireName(`main.${ZONE}`),
+        wireName(`local.${ZONE}`),
+      ]);
+      const naptr = await ask(2, `sip.${ZONE}`, 35);
+      expect(naptr[0]?.rdata.subarray(-wireName(`_sip._udp.sip.${ZONE}`).length)).toEqual(
+        wireName(`_sip._udp.sip.${ZONE}`),
+      );
+    } finally {
+      socket.close();
+    }
+  });
 
   it('answers NAPTR pointing at the SRV records, in transport order (RFC 3263)', async () => {
     const naptr = await dig(port, `sip.${ZONE}`, 'NAPTR');
@@ -165,7 +191,7 @@ describe('DnsResponder answers its zone to dig', () => {
       /pbxkit_core_dns_queries_total\{type="A",result="nxdomain",transport="tcp"\} [1-9]/,
     );
     expect(metrics).toMatch(
-      /pbxkit_core_dns_queries_total\{type="NAPTR",result="answer",transport="udp"\} 1/,
+      /pbxkit_core_dns_queries_total\{type="NAPTR",result="answer",transport="udp"\} [1-9]/,
     );
     expect(metrics).toMatch(/pbxkit_core_dns_state_info\{state="normal"\} 1/);
     expect(metrics).toMatch(/pbxkit_core_dns_response_duration_seconds_count\{source="zone"\} [1-9]/);

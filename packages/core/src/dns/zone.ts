@@ -1,14 +1,14 @@
 import { isIPv4 } from 'node:net';
 import dns2 from 'dns2';
+import { encodeResponse, type Resource } from './encode.js';
 import type { ResolvedZoneConfig, SipTransport } from './options.js';
 import { CLASS_IN, isInZone, nameToKey, RRTYPE } from './wire.js';
 
 const { Packet } = dns2;
-type Resource = InstanceType<typeof Packet.Resource>;
 
 /** A positive answer encoded once: the whole response, and the same without its additional records. */
 export interface EncodedAnswer {
-  /** Header (QR, AA, RA set; ID 0), lower-case question, answer and additional records; no OPT record. */
+  /** Header (QR, AA, RA as configured; ID 0), lower-case question, answer and additional records; no OPT. */
   full: Buffer;
   /** The response without additional records, for clients whose size limit `full` exceeds; undefined if same. */
   minimal: Buffer | undefined;
@@ -155,14 +155,12 @@ export class ZoneSnapshot {
   }
 
   private encode(name: string, qtype: number, answers: Resource[], additionals: Resource[]): EncodedAnswer {
-    const build = (extra: Resource[]) => {
-      const packet = new Packet();
-      packet.header = new Packet.Header({ qr: 1, aa: 1, ra: this.config.recursion ? 1 : 0 });
-      packet.questions = [new Packet.Question(name, qtype, CLASS_IN)];
-      packet.answers = answers;
-      packet.additionals = extra;
-      return packet.toBuffer();
+    const recursion = this.config.recursion;
+    return {
+      full: encodeResponse(name, qtype, { answers, additionals }, recursion),
+      minimal: additionals.length
+        ? encodeResponse(name, qtype, { answers, additionals: [] }, recursion)
+        : undefined,
     };
-    return { full: build(additionals), minimal: additionals.length ? build([]) : undefined };
   }
 }
