@@ -246,19 +246,6 @@ export function headerOnlyResponse(msg: Buffer, rcode: number): Buffer {
   return out;
 }
 
-/** The presentation name of a wire-form name key (`\x03sip\x06branch\x00` → `sip.branch`), for logs. */
-export function keyToName(key: string): string {
-  const labels: string[] = [];
-  let p = 0;
-  while (p < key.length) {
-    const n = key.charCodeAt(p);
-    if (n === 0) break;
-    labels.push(key.slice(p + 1, p + 1 + n));
-    p += n + 1;
-  }
-  return labels.length ? labels.join('.') : '.';
-}
-
 /** The wire-form key of a presentation name (`sip.branch.example.com` → `\x03sip\x06branch…\x00`). */
 export function nameToKey(name: string): string {
   let key = '';
