@@ -41,3 +41,15 @@ export function testS3(): { endpoint: string; accessKeyId: string; secretAccessK
   }
   return { endpoint, accessKeyId, secretAccessKey };
 }
+
+/** The `dig` binary (Debian's bind9-dnsutils) that `scripts/with-test-services.sh` installed or found. */
+export function testDig(): string {
+  const dig = process.env.PBXKIT_TEST_DIG;
+  if (!dig) {
+    throw new Error(
+      'PBXKIT_TEST_DIG is not set: run the integration tests through `pnpm test` ' +
+        '(scripts/with-test-services.sh installs bind9-dnsutils and sets it).',
+    );
+  }
+  return dig;
+}

@@ -18,6 +18,20 @@ export {
 export { diffFiles } from './config-store/diff.js';
 export { ConfigStoreError } from './config-store/errors.js';
 export type { ConfigFiles } from './config-store/files.js';
+export {
+  type DnsChange,
+  DnsConfigError,
+  DnsListenError,
+  DnsResponder,
+  type DnsResponderEvents,
+  type DnsResponderOptions,
+  type DnsResult,
+  type DnsState,
+  type DnsTargetState,
+  type DnsTransport,
+  nextSerial,
+  type SipTransport,
+} from './dns/index.js';
 export { type ErrorContext, ErrorReporter, type ErrorReporterOptions } from './error-reporter.js';
 export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
 export { type ErrorEventArgs, type EventMap, TypedEmitter } from './events.js';
