@@ -1,12 +1,13 @@
 export { AmiClient } from './client/client.js';
 export type { AmiEventStreamOptions } from './client/event-hub.js';
 export type { AmiActionOptions, AmiClientOptions } from './client/options.js';
+export type { AmiOriginateOptions } from './client/originate.js';
 export type { AmiListResult, AmiOriginateResult } from './client/pending.js';
 export { type AmiPingProbeOptions, amiPingProbe } from './client/ping-probe.js';
 export type { AmiClientEvents, AmiClientState, AmiOriginateParams } from './client/types.js';
 export { type UpdateConfigOptions, updateConfigActions } from './client/update-config.js';
 export { applyConfigActions, ConfigActionFailure } from './config/apply-actions.js';
-export { selectCategories } from './config/category-filter.js';
+export { categoryMatches, selectCategories } from './config/category-filter.js';
 export { ConfCategory, type ConfCategoryOptions } from './config/conf-category.js';
 export { ConfFile } from './config/conf-file.js';
 export {
@@ -23,6 +24,7 @@ export {
   ConfigUpdate,
   configActionHeaders,
 } from './config/update-actions.js';
+export { parseConfigActionHeaders } from './config/update-headers.js';
 export {
   AmiActionError,
   AmiAuthError,
@@ -36,6 +38,12 @@ export { commandOutput } from './protocol/command-output.js';
 export type { AmiEventName } from './protocol/event-names.js';
 export { AmiMessage, type AmiMessageType } from './protocol/message.js';
 export { type AmiBanner, AmiParser, type AmiParserOptions } from './protocol/parser.js';
+export {
+  AMI_CLASSES,
+  type AmiClass,
+  parseAmiClasses,
+  parseAmiEventMask,
+} from './protocol/permissions.js';
 export {
   type AmiActionFields,
   type AmiFieldValue,

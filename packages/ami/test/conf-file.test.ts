@@ -173,3 +173,94 @@ describe('ConfFile.fromGetConfig', () => {
     expect(conf.category('t')?.variables.map((v) => [v.key, v.value])).toEqual([['setvar', 'A=B']]);
   });
 });
+
+describe('inherited lines', () => {
+  const getConfig = (lines: string[]): AmiMessage =>
+    new AmiParser({ expectBanner: false }).feed(
+      Buffer.from(`Response: Success\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`),
+    )[0] as AmiMessage;
+  const TEMPLATE = [
+    'Category-000000: tmpl',
+    'IsTemplate-000000: 1',
+    'Line-000000-000000: context=default',
+    'Line-000000-000001: disallow=all',
+    'Line-000000-000002: allow=ulaw',
+  ];
+  // What GetConfig shows for [c](tmpl) holding `allow+=,alaw`, `context=own` and `allow=g722`.
+  const CHILD = [
+    'Category-000001: c',
+    'Templates-000001: tmpl',
+    'Line-000001-000000: context=default',
+    'Line-000001-000001: disallow=all',
+    'Line-000001-000002: allow=ulaw,alaw',
+    'Line-000001-000003: context=own',
+    'Line-000001-000004: allow=g722',
+  ];
+  const shape = (conf: ConfFile, name: string) =>
+    conf.category(name)?.variables.map((v) => `${v.key}=${v.value}${v.inherited ? ' (inherited)' : ''}`);
+
+  it('are told apart from a GetConfig answer by the template lines, overrides and repeated keys kept', () => {
+    const conf = ConfFile.fromGetConfig(getConfig([...TEMPLATE, ...CHILD]));
+    expect(shape(conf, 'c')).toEqual([
+      'context=default (inherited)',
+      'disallow=all (inherited)',
+      'allow=ulaw,alaw',
+      'context=own',
+      'allow=g722',
+    ]);
+    expect(conf.category('c')?.getAll('allow')).toEqual(['ulaw,alaw', 'g722']);
+    expect(conf.toString()).toBe(
+      '[tmpl](!)\ncontext=default\ndisallow=all\nallow=ulaw\n[c](tmpl)\nallow=ulaw,alaw\ncontext=own\nallow=g722\n',
+    );
+  });
+
+  it('need the template: from the answer, or given', () => {
+    const child = getConfig(CHILD);
+    expect(
+      ConfFile.fromGetConfig(child)
+        .category('c')
+        ?.variables.some((v) => v.inherited),
+    ).toBe(false);
+    const template = ConfFile.fromGetConfig(getConfig(TEMPLATE)).categories;
+    const conf = ConfFile.fromGetConfig(child, template);
+    expect(conf.toString()).toBe('[c](tmpl)\nallow=ulaw,alaw\ncontext=own\nallow=g722\n');
+    // Changed, an inherited line becomes the category's own and is written where it stands.
+    const first = conf.category('c')?.variables[0] as ConfVariable;
+    first.value = 'changed';
+    expect(first.inherited).toBe(false);
+    expect(conf.toString()).toBe('[c](tmpl)\ncontext=changed\nallow=ulaw,alaw\ncontext=own\nallow=g722\n');
+  });
+
+  it('are added by withInheritance() as Asterisk loads a file, and still not written', () => {
+    const loaded = ConfFile.parse(SAMPLE).withInheritance();
+    expect(loaded.names).toEqual(['general', 'codecs', '6001', 'incoming']);
+    expect(shape(loaded, '6001')).toEqual([
+      'type=endpoint (inherited)',
+      'allow=!all,ulaw (inherited)',
+      'allow=alaw (inherited)',
+      'auth=6001',
+      'allow=g722',
+      'allow=opus',
+      'secret=a;b',
+      // Asterisk ends the value at the unescaped ';', quotes or not.
+      'callerid="Ann',
+      'set_var=A=1',
+      'deny=0.0.0.0/0.0.0.0',
+      'mailbox=6001@default',
+    ]);
+    expect(loaded.toString()).not.toContain(
+      'type = endpoint ; shared by everyone\nallow = !all,ulaw\n\n[6001]',
+    );
+    expect(loaded.toString().match(/type = endpoint/g)).toHaveLength(1);
+    // `key += more` extends the line it adds to.
+    const plus = ConfFile.parse('[t](!)\nallow=ulaw\n[c](t)\nallow+=,alaw\n').withInheritance();
+    expect(shape(plus, 'c')).toEqual(['allow=ulaw,alaw']);
+  });
+
+  it('cannot come from a template Asterisk would not find', () => {
+    expect(() => ConfFile.parse('[a]\nx=1\n\n[b](later)\ny=2\n[later](!)\n').withInheritance()).toThrow(
+      /line 4: inheritance requested, but category 'later' does not exist/,
+    );
+    expect(() => ConfFile.parse('[t](!)\nx=1\n[t](+)\ny=2\n').withInheritance()).toThrow(AmiConfigParseError);
+  });
+});

@@ -1,11 +1,15 @@
+import type { ConfCategory } from '@pbxkit/ami';
 import {
   AmiInvalidActionError,
+  AmiMessage,
   applyConfigActions,
   batchConfigActions,
   ConfFile,
   ConfigActionFailure,
   ConfigUpdate,
+  categoryMatches,
   configActionHeaders,
+  parseConfigActionHeaders,
   updateConfigActions,
 } from '@pbxkit/ami';
 import { describe, expect, it } from 'vitest';
@@ -60,7 +64,8 @@ describe('ConfigUpdate headers', () => {
       'Line-000007': '0',
       'Action-000008': 'EmptyCat',
       'Cat-000008': 'old',
-      'Options-000008': 'catfilter=TEMPLATES=include',
+      // Quoted: Asterisk splits an option at every bare '=' (unquoted it would read the filter `TEMPLATES`).
+      'Options-000008': 'catfilter="TEMPLATES=include"',
       'Action-000009': 'DelCat',
       'Cat-000009': 'gone',
     });
@@ -101,8 +106,9 @@ describe('ConfigUpdate headers', () => {
   });
 
   it('refuses what Asterisk would silently get wrong', () => {
+    // Quotes nested deeper than ast_strsep follows: no quoting carries the value through.
     expect(() =>
-      configActionHeaders(new ConfigUpdate().newCategory('x', { inherit: 'a,b' }).actions),
+      configActionHeaders(new ConfigUpdate().update('x', 'k', 'v', { catfilter: `"'`.repeat(4) }).actions),
     ).toThrow(AmiInvalidActionError);
     // A leading '>' is how AMI spells '=>': a plain value starting with it cannot be sent.
     expect(() => configActionHeaders(new ConfigUpdate().append('x', 'k', '>v').actions)).toThrow(
@@ -112,7 +118,7 @@ describe('ConfigUpdate headers', () => {
 });
 
 describe('applyConfigActions (Asterisk semantics, used by FakeAsterisk)', () => {
-  it('updates the last matching line, deletes every matching line, inserts by position', () => {
+  it('updates the first matching line, deletes every matching line, inserts by position', () => {
     const conf = ConfFile.parse(BASE);
     applyConfigActions(
       conf,
@@ -122,10 +128,11 @@ describe('applyConfigActions (Asterisk semantics, used by FakeAsterisk)', () => 
         .append('1004', 'allow', 'opus')
         .delete('1005', 'allow').actions,
     );
+    // config.c's ast_variable_update stops at the first line of the name.
     expect(conf.category('1004')?.variables.map((v) => `${v.key}=${v.value}`)).toEqual([
       'disallow=all',
-      'allow=ulaw',
       'allow=g729',
+      'allow=alaw',
       'permit=10.0.0.0/8',
       'allow=opus',
     ]);
@@ -167,5 +174,107 @@ describe('applyConfigActions (Asterisk semantics, used by FakeAsterisk)', () => 
     // Templates are out of reach without catfilter=TEMPLATES=include, as in Asterisk.
     expect(fail(new ConfigUpdate().update('tmpl', 'type', 'peer'))).toBe('Given category does not exist');
     expect(fail(new ConfigUpdate().deleteCategory('nope', { ignoreError: true }))).toBe('no failure');
+  });
+});
+
+describe('UpdateConfig headers read back as manager.c reads them', () => {
+  const asMessage = (fields: Record<string, string>) =>
+    new AmiMessage(['Action', ...Object.keys(fields)], ['UpdateConfig', ...Object.values(fields)]);
+
+  it('gives back every change the builder wrote, quoted options included', () => {
+    const changes = new ConfigUpdate()
+      .newCategory('1112', { inherit: ['phone-tmpl', 'video-tmpl'], ignoreError: true })
+      .update('phone-tmpl', 'qualify', 'no', { catfilter: 'TEMPLATES=include,type=friend' })
+      .append('video-tmpl', 'exten', '100,1,NoOp()', { object: true, catfilter: 'TEMPLATES=restrict' })
+      .delete('1110', 'allow', { match: 'g722', ignoreError: true })
+      .insert('1110', 'deny', '0.0.0.0/0', 2);
+    const headers = configActionHeaders(changes.actions);
+    expect(headers['Options-000000']).toBe('ignoreerror,inherit="phone-tmpl,video-tmpl"');
+    expect(headers['Options-000001']).toBe('catfilter="TEMPLATES=include,type=friend"');
+    const read = [...parseConfigActionHeaders(asMessage(headers))];
+    expect(read).toEqual([
+      {
+        action: 'NewCat',
+        category: '1112',
+        template: false,
+        allowDuplicates: false,
+        ignoreError: true,
+        inherit: 'phone-tmpl,video-tmpl',
+        before: undefined,
+      },
+      { ...changes.actions[1], match: undefined, object: false },
+      changes.actions[2],
+      { ...changes.actions[3], line: undefined, catfilter: undefined },
+      { ...changes.actions[4], catfilter: undefined },
+    ]);
+  });
+
+  it('splits an unquoted option at every "=", as Asterisk does', () => {
+    const [change] = parseConfigActionHeaders(
+      asMessage({
+        'Action-000000': 'EmptyCat',
+        'Cat-000000': 'tmpl',
+        'Options-000000': 'catfilter=TEMPLATES=include',
+      }),
+    );
+    expect(change).toMatchObject({ action: 'EmptyCat', catfilter: 'TEMPLATES' });
+  });
+
+  it('stops at the first malformed change with Asterisk’s message, after yielding the ones before', () => {
+    const changes = parseConfigActionHeaders(
+      asMessage({
+        'Action-000000': 'Append',
+        'Cat-000000': 'x',
+        'Var-000000': 'k',
+        'Action-000001': 'Insert',
+        'Cat-000001': 'x',
+        'Var-000001': 'k',
+      }),
+    );
+    expect(changes.next().value).toMatchObject({ action: 'Append' });
+    expect(() => changes.next()).toThrow('Problem with category, value, or line (if required)');
+  });
+});
+
+describe('categoryMatches (config.c does_category_match)', () => {
+  const conf = ConfFile.parse(BASE).withInheritance();
+  const [tmpl, peer, other] = conf.categories as [ConfCategory, ConfCategory, ConfCategory];
+
+  it('hides templates unless TEMPLATES=include or restrict lets them through', () => {
+    expect([tmpl, peer].map((c) => categoryMatches(c, undefined))).toEqual([false, true]);
+    expect([tmpl, peer].map((c) => categoryMatches(c, 'TEMPLATES=include'))).toEqual([true, true]);
+    expect([tmpl, peer].map((c) => categoryMatches(c, 'TEMPLATES=restrict'))).toEqual([true, false]);
+  });
+
+  it('matches regex pairs against every line, inherited ones included', () => {
+    expect([peer, other].map((c) => categoryMatches(c, 'type=fri'))).toEqual([true, false]);
+    expect([peer, other].map((c) => categoryMatches(c, 'allow=^ulaw$,permit=10\\.'))).toEqual([true, false]);
+  });
+
+  it('fails what Asterisk fails: lower-case templates, a term without "=", a broken regex', () => {
+    for (const filter of ['templates=include', 'TEMPLATES=maybe', 'allow', 'allow=(', 'allow=ulaw,']) {
+      expect(categoryMatches(peer, filter)).toBe(false);
+    }
+  });
+});
+
+describe('applyConfigActions NewCat with templates', () => {
+  it('inherits only from templates, copying their lines as inherited', () => {
+    const conf = ConfFile.parse(BASE).withInheritance();
+    applyConfigActions(
+      conf,
+      new ConfigUpdate().newCategory('1006', { inherit: 'tmpl' }).append('1006', 'allow', 'g722').actions,
+    );
+    const made = conf.category('1006');
+    expect(made?.variables.map((v) => [v.key, v.value, v.inherited])).toEqual([
+      ['type', 'friend', true],
+      ['allow', 'g722', false],
+    ]);
+    expect(conf.toString()).toContain('[1006](tmpl)\nallow=g722\n');
+    expect(() =>
+      applyConfigActions(conf, new ConfigUpdate().newCategory('1007', { inherit: '1005' }).actions),
+    ).toThrow('Template category not found');
+    applyConfigActions(conf, new ConfigUpdate().newCategory('1006', { ignoreError: true }).actions);
+    expect(conf.categoriesNamed('1006')).toHaveLength(1);
   });
 });

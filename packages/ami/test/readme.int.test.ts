@@ -31,8 +31,10 @@ describe('README examples run as written', () => {
     (log) => {
       expect(log).toEqual([
         [['6001'], ['endpoint-tpl'], ['ulaw', 'g722']],
+        [3, '[6001](endpoint-tpl)\nauth=6001\nallow=g722\n'],
         [['endpoint-tpl', '6001'], true],
-        ['6002'],
+        [['opus'], ['opus', 'h264']],
+        ['6002', ['endpoint-tpl', 'video-tpl']],
         [true, 'a;b'],
         ['bindport=5070 ; the usual'],
       ]);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Backoff, ErrorReporter, type Logger, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
-import { ConfFile } from '../config/conf-file.js';
+import type { ConfFile } from '../config/conf-file.js';
 import type { ConfigAction, ConfigUpdate } from '../config/update-actions.js';
 import { AmiActionError, AmiConnectionError, AmiInvalidActionError, AmiTimeoutError } from '../errors.js';
 import { commandOutput } from '../protocol/command-output.js';
@@ -10,9 +10,11 @@ import type { AmiBanner } from '../protocol/parser.js';
 import { type AmiActionFields, serializeAction } from '../protocol/serialize.js';
 import { AmiConnection } from './connection.js';
 import { type AmiEventStreamOptions, EventHub } from './event-hub.js';
+import { readConfig } from './get-config.js';
 import { login } from './login.js';
 import { AmiMetrics } from './metrics.js';
 import type { AmiActionOptions, AmiClientOptions } from './options.js';
+import { type AmiOriginateOptions, eventMaskText, eventsActionMask, maskHasCallEvents } from './originate.js';
 import {
   type AmiListResult,
   type AmiOriginateResult,
@@ -45,8 +47,8 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   /** A random id naming this client in ActionIDs and logs. */
   readonly clientId = randomBytes(4).toString('hex');
   private readonly options: AmiClientOptions;
-  // The event mask of the next login: the option, until `setEvents` changes it.
-  private eventMask: AmiClientOptions['events'];
+  // The event mask asked for, as sent: the login's, then each `Events` action's; the next login uses it.
+  private eventMask: string;
   private readonly log: Logger;
   private readonly errors: ErrorReporter;
   private readonly metrics: AmiMetrics;
@@ -65,7 +67,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   constructor(options: AmiClientOptions) {
     super();
     this.options = options;
-    this.eventMask = options.events;
+    this.eventMask = eventMaskText(options.events ?? 'on');
     this.log = resolveLogger(options.logger, { component: 'ami', client: this.clientId });
     this.errors = new ErrorReporter('ami', 'client', { logger: this.log, registry: options.registry });
     this.metrics = new AmiMetrics(options);
@@ -134,7 +136,14 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
    * (its `message` is Asterisk's `Message:`); no answer in time rejects with `AmiTimeoutError`.
    */
   action(fields: AmiActionFields, options: AmiActionOptions = {}): Promise<AmiMessage> {
-    return this.send<AmiMessage>(fields, 'single', options.timeoutMs);
+    const answer = this.send<AmiMessage>(fields, 'single', options.timeoutMs);
+    const mask = eventsActionMask(fields);
+    if (mask === undefined) return answer;
+    // Asterisk changed this connection's event mask: keep track of it, whoever sent the action.
+    return answer.then((response) => {
+      this.eventMaskChanged(mask);
+      return response;
+    });
   }
 
   /**
@@ -164,14 +173,23 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
 
   /**
    * Places a call. With `Async: true` (the default) it resolves on the matching `OriginateResponse` event
-   * and rejects with `AmiActionError` when the call fails (busy, no answer...).
+   * with `{ response, event }`, and rejects with `AmiActionError` when the call fails (busy, no answer...).
+   *
+   * Asterisk sends `OriginateResponse` (class `call`) only to connections whose event mask holds `call`. On
+   * a connection logged in with `events: 'off'` or without `call` (`['system']`), or after `setEvents` (or
+   * an `Events` action) took call events away, the call is placed all the same and `originate` resolves on
+   * `Response: Success` (`Originate successfully queued`) with `event: undefined`: the call was queued, its
+   * outcome is not known here. `{ waitForEvent: false }` does the same on any connection (for a manager user
+   * whose `read=` lacks `call`, which the client cannot see). `Async: false` resolves once Asterisk answers,
+   * after the call was answered or failed, also with `event: undefined`.
    */
-  originate(params: AmiOriginateParams, options: AmiActionOptions = {}): Promise<AmiOriginateResult> {
+  originate(params: AmiOriginateParams, options: AmiOriginateOptions = {}): Promise<AmiOriginateResult> {
     const isAsync = params.Async ?? true;
     const ringMs = typeof params.Timeout === 'number' ? params.Timeout : 30_000;
     const timeoutMs = options.timeoutMs ?? Math.max(this.actionTimeoutMs, ringMs + 10_000);
     const fields: AmiActionFields = { ...params, Action: 'Originate', Async: isAsync };
-    if (isAsync) return this.send<AmiOriginateResult>(fields, 'originate', timeoutMs);
+    const awaitEvent = isAsync && options.waitForEvent !== false && maskHasCallEvents(this.eventMask);
+    if (awaitEvent) return this.send<AmiOriginateResult>(fields, 'originate', timeoutMs);
     return this.send<AmiMessage>(fields, 'single', timeoutMs).then((response) => ({
       response,
       event: undefined,
@@ -181,20 +199,18 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   /**
    * Reads a configuration file through `GetConfig` into a {@link ConfFile}: categories in order with their
    * template flag, inherited templates and lines (repeated keys kept, each split at its first `=`). Asterisk
-   * lists template categories only when `filter` contains `TEMPLATES=include`, and shows a category's
-   * inherited lines inline. `GetConfigJSON` is not used: it emits duplicate JSON keys and loses repeated lines.
-   * A missing file rejects with `AmiActionError` (`Config file not found`); a missing category gives an
-   * empty file.
+   * lists template categories only when `filter` contains `TEMPLATES=include`, and shows the lines a
+   * category inherits inside it, before its own: those are marked `inherited` (compared with the template's
+   * lines, which are fetched with one more `GetConfig` per template when the answer did not include them),
+   * so `toString()` writes only what the file holds. `GetConfigJSON` is not used: it emits duplicate JSON
+   * keys and loses repeated lines. A missing file rejects with `AmiActionError` (`Config file not found`); a
+   * missing category gives an empty file.
    */
   async getConfig(
     filename: string,
     options: AmiActionOptions & { category?: string; filter?: string } = {},
   ): Promise<ConfFile> {
-    const response = await this.action(
-      { Action: 'GetConfig', Filename: filename, Category: options.category, Filter: options.filter },
-      options,
-    );
-    return ConfFile.fromGetConfig(response);
+    return readConfig((fields) => this.action(fields, options), filename, options);
   }
 
   /**
@@ -225,9 +241,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
    * as `['call', 'agent']`. The choice is kept, so a reconnection logs in with it.
    */
   async setEvents(mask: 'on' | 'off' | readonly string[], options: AmiActionOptions = {}): Promise<void> {
-    const EventMask = typeof mask === 'string' ? mask : mask.join(',');
-    await this.action({ Action: 'Events', EventMask }, options);
-    this.eventMask = mask;
+    await this.action({ Action: 'Events', EventMask: eventMaskText(mask) }, options);
   }
 
   /**
@@ -275,6 +289,11 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     this.pending.rejectAll(new AmiConnectionError('client closed'));
     this.hub.endStreams();
     this.emit('closed');
+  }
+
+  private eventMaskChanged(mask: string): void {
+    this.eventMask = mask;
+    if (!maskHasCallEvents(mask)) this.pending.releaseOriginates();
   }
 
   // A method, not an inline comparison: the state changes across awaits, which narrowing cannot see.

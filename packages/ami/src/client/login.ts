@@ -11,7 +11,9 @@ import type { AmiClientOptions } from './options.js';
  */
 export async function login(
   send: (fields: AmiActionFields) => Promise<AmiMessage>,
-  options: Pick<AmiClientOptions, 'username' | 'secret' | 'authType' | 'events'>,
+  options: Pick<AmiClientOptions, 'username' | 'secret' | 'authType'> & {
+    events?: string | readonly string[];
+  },
 ): Promise<void> {
   const { username, secret, authType = 'plain', events = 'on' } = options;
   const Events = typeof events === 'string' ? events : events.join(',');

@@ -15,7 +15,11 @@ export interface AmiListResult {
 export interface AmiOriginateResult {
   /** `Response: Success` / `Message: Originate successfully queued`. */
   response: AmiMessage;
-  /** The `OriginateResponse` event (`Response: Success`, `Channel`, `Uniqueid`...); absent when not async. */
+  /**
+   * The `OriginateResponse` event (`Response: Success`, `Channel`, `Uniqueid`...). `undefined` when the call's
+   * outcome is not known: not async, or a connection that receives no call events (Asterisk then sends it
+   * no `OriginateResponse`), or `waitForEvent: false`.
+   */
   event: AmiMessage | undefined;
 }
 
@@ -33,6 +37,8 @@ export interface PendingAction {
   readonly deadline: number;
   response?: AmiMessage;
   events?: AmiMessage[];
+  /** An async originate that resolves on its response: its `OriginateResponse` can no longer arrive. */
+  withoutEvent?: boolean;
   settle(err: Error | undefined, value?: AmiMessage | AmiListResult | AmiOriginateResult): void;
 }
 
@@ -149,6 +155,8 @@ export class PendingActions {
       // An OriginateResponse that overtook its response (never seen, but cheap to allow) completes it now.
       const early = pending.events?.[0];
       if (early) this.finishOriginate(pending, early);
+      else if (pending.withoutEvent)
+        this.finish(pending, undefined, { response: message, event: undefined }, 'success');
     }
     return true;
   }
@@ -183,6 +191,19 @@ export class PendingActions {
       pending.events.push(message);
     }
     return true;
+  }
+
+  /**
+   * The connection stopped receiving call events (an `Events` action took them away): async originates in
+   * flight resolve on their response, with no event, instead of waiting for one that cannot come.
+   */
+  releaseOriginates(): void {
+    for (const pending of [...this.byId.values()]) {
+      if (pending.kind !== 'originate') continue;
+      pending.withoutEvent = true;
+      const response = pending.response;
+      if (response) this.finish(pending, undefined, { response, event: undefined }, 'success');
+    }
   }
 
   /** Rejects every action in flight with `err` (the connection is gone). */

@@ -2,7 +2,8 @@ import { selectCategories } from './category-filter.js';
 import { ConfCategory } from './conf-category.js';
 import type { ConfFile } from './conf-file.js';
 import { ConfVariable } from './conf-lines.js';
-import type { ConfigAction } from './update-actions.js';
+import { inheritedLines } from './inheritance.js';
+import { type ConfigAction, inheritNames } from './update-actions.js';
 
 /** Thrown by {@link applyConfigActions} with the `Message` Asterisk answers for the same failure. */
 export class ConfigActionFailure extends Error {}
@@ -11,7 +12,7 @@ function lowerEq(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-// Without a catfilter Asterisk skips templates here too: changing one needs `catfilter=TEMPLATES=include`.
+// Without a catfilter Asterisk skips templates here too: changing one needs `catfilter: 'TEMPLATES=include'`.
 function targets(conf: ConfFile, a: ConfigAction & { catfilter?: string }): ConfCategory[] {
   return selectCategories(conf, a.category, a.catfilter);
 }
@@ -20,10 +21,11 @@ function updateVariable(category: ConfCategory, a: Extract<ConfigAction, { actio
   const match = category.variables.filter(
     (v) => lowerEq(v.key, a.key) && (a.match === undefined || a.match === '' || lowerEq(v.value, a.match)),
   );
-  const last = match.at(-1);
-  if (!last) return false;
-  last.value = a.value;
-  last.object ||= a.object ?? false;
+  // config.c's ast_variable_update replaces the first matching line, inherited ones included.
+  const first = match[0];
+  if (!first) return false;
+  first.value = a.value;
+  first.object ||= a.object ?? false;
   return true;
 }
 
@@ -44,6 +46,8 @@ function deleteVariables(category: ConfCategory, a: Extract<ConfigAction, { acti
 }
 
 function insertVariable(category: ConfCategory, line: ConfVariable, at: number): void {
+  // Asterisk reads the position with sscanf and inserts nothing when it is not a number.
+  if (Number.isNaN(at)) return;
   const variables = category.variables;
   if (at <= 0 || variables.length === 0) {
     const first = variables[0];
@@ -56,20 +60,32 @@ function insertVariable(category: ConfCategory, line: ConfVariable, at: number):
 
 /**
  * Applies `UpdateConfig` changes to a {@link ConfFile} in place, with Asterisk's semantics (`Update` changes
- * the last matching line, `Delete` removes every matching line, category names compare case-insensitively).
- * Use it to preview a change locally; `FakeAsterisk` uses it to serve `UpdateConfig`. Throws
- * {@link ConfigActionFailure} carrying Asterisk's error message; the file may then be partly changed.
+ * the first matching line, `Delete` removes every matching line, line positions count every variable,
+ * category names compare case-insensitively, templates are reached only through a `catfilter` with
+ * `TEMPLATES=include`). Asterisk applies them to the file as loaded, inherited lines included: use a file
+ * from `getConfig` or `ConfFile.withInheritance()` for the same result. A new category inheriting templates
+ * gets their lines, marked inherited. Use it to preview a change locally; `FakeAsterisk` uses it to serve
+ * `UpdateConfig`. Throws {@link ConfigActionFailure} carrying Asterisk's error message; the file may then be
+ * partly changed.
  */
 export function applyConfigActions(conf: ConfFile, actions: readonly ConfigAction[]): void {
   for (const a of actions) {
     if (a.action === 'NewCat') {
       if (!a.allowDuplicates && conf.category(a.category)) {
+        if (a.ignoreError) continue;
         throw new ConfigActionFailure('Create category did not complete successfully');
       }
-      const inherit = a.inherit ? [a.inherit] : [];
-      if (a.inherit && !conf.category(a.inherit))
-        throw new ConfigActionFailure('Template category not found');
-      const category = new ConfCategory(a.category, { isTemplate: a.template, templates: inherit });
+      // Asterisk looks each one up with TEMPLATES=restrict: only a template will do.
+      const templates = inheritNames(a.inherit).map((name) => {
+        const found = selectCategories(conf, name, 'TEMPLATES=restrict')[0];
+        if (!found) throw new ConfigActionFailure('Template category not found');
+        return found;
+      });
+      const category = new ConfCategory(a.category, {
+        isTemplate: a.template,
+        templates: templates.map((t) => t.name),
+      });
+      category.lines.push(...inheritedLines(templates));
       if (a.before) {
         const at = conf.categories.findIndex((c) => lowerEq(c.name, a.before as string));
         if (at === -1) throw new ConfigActionFailure('Create category did not complete successfully');

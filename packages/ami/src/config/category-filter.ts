@@ -1,11 +1,48 @@
 import type { ConfCategory } from './conf-category.js';
 import type { ConfFile } from './conf-file.js';
+import { nameValue, strsepAll } from './strsep.js';
+
+function compile(source: string): RegExp | undefined {
+  try {
+    return new RegExp(source);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
- * The categories `GetConfig`/`UpdateConfig` act on: those named `name` (any name if empty) that pass
- * `filter`, Asterisk's `name_regex=value_regex[,...]` where each pair must match some variable.
- * Templates are skipped unless the filter says `TEMPLATES=include` (`TEMPLATES=restrict`: only templates),
- * which is why `GetConfig` shows no template without it.
+ * Whether `category` passes `filter`, as main/config.c's `does_category_match` decides: the filter is
+ * `name_regex=value_regex[,...]`, each term matched by some variable of the category (inherited ones
+ * included). A template passes only when a `TEMPLATES=include` term lets it (`TEMPLATES=restrict` lets only
+ * templates pass); an empty filter passes every category that is not a template. A term without `=`, a
+ * regex that does not compile or another `TEMPLATES=` value makes the category fail.
+ */
+export function categoryMatches(category: ConfCategory, filter: string | undefined): boolean {
+  if (filter === undefined || filter === '') return !category.isTemplate;
+  let templateOk = false;
+  for (const term of strsepAll(filter, ',')) {
+    const { name, value } = nameValue(term);
+    if (value === undefined) return false;
+    if (name === 'TEMPLATES') {
+      const mode = value.toLowerCase();
+      if (mode === 'include') templateOk ||= category.isTemplate;
+      else if (mode === 'restrict' && category.isTemplate) templateOk = true;
+      else return false;
+      continue;
+    }
+    const nameRe = compile(name);
+    const valueRe = compile(value);
+    if (!nameRe || !valueRe) return false;
+    if (!category.variables.some((v) => nameRe.test(v.key) && valueRe.test(v.value))) return false;
+  }
+  return !category.isTemplate || templateOk;
+}
+
+/**
+ * The categories `GetConfig`/`UpdateConfig` act on: those named `name` (any name if empty, case-insensitive)
+ * that pass `filter` (see {@link categoryMatches}). Templates are skipped unless the filter says
+ * `TEMPLATES=include` (`TEMPLATES=restrict`: only templates), which is why `GetConfig` shows no template
+ * without it.
  */
 export function selectCategories(
   conf: ConfFile,
@@ -13,28 +50,7 @@ export function selectCategories(
   filter: string | undefined,
 ): ConfCategory[] {
   const lower = name?.toLowerCase() ?? '';
-  let templates: 'exclude' | 'include' | 'restrict' = 'exclude';
-  const pairs: Array<[RegExp, RegExp]> = [];
-  for (const part of (filter ?? '').split(',')) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    const k = part.slice(0, eq).trim();
-    const v = part.slice(eq + 1).trim();
-    if (k.toUpperCase() === 'TEMPLATES') {
-      const mode = v.toLowerCase();
-      if (mode === 'include' || mode === 'restrict') templates = mode;
-      continue;
-    }
-    try {
-      pairs.push([new RegExp(k), new RegExp(v)]);
-    } catch {
-      // Asterisk ignores a filter whose regex does not compile.
-    }
-  }
-  return conf.categories.filter((c) => {
-    if (lower !== '' && c.name.toLowerCase() !== lower) return false;
-    if (c.isTemplate && templates === 'exclude') return false;
-    if (!c.isTemplate && templates === 'restrict') return false;
-    return pairs.every(([k, v]) => c.variables.some((line) => k.test(line.key) && v.test(line.value)));
-  });
+  return conf.categories.filter(
+    (c) => (lower === '' || c.name.toLowerCase() === lower) && categoryMatches(c, filter),
+  );
 }

@@ -35,7 +35,10 @@ export class ConfCategory {
     this.original = raw === undefined ? undefined : { raw, header: this.renderHeader() };
   }
 
-  /** The variable lines, in order. */
+  /**
+   * The variable lines, in order, inherited ones included: a category read through `GetConfig` (or from
+   * `ConfFile.withInheritance()`) holds its templates' lines first, marked `inherited`.
+   */
   get variables(): ConfVariable[] {
     return this.lines.filter((l): l is ConfVariable => l.kind === 'variable');
   }
@@ -52,7 +55,11 @@ export class ConfCategory {
     return this.variables.filter((v) => v.key.toLowerCase() === lower).map((v) => v.value);
   }
 
-  /** Sets the last `key` line to `value` (Asterisk's `Update` semantics), or appends a line if none. */
+  /**
+   * Sets the last `key` line (the one that counts for a single-valued option) to `value`, or appends a line
+   * if none. Setting an inherited line makes it the category's own, written where it stands (an override).
+   * `UpdateConfig`'s `Update` differs: it changes the *first* matching line.
+   */
   set(key: string, value: string): this {
     const lower = key.toLowerCase();
     const existing = this.variables.filter((v) => v.key.toLowerCase() === lower).at(-1);
@@ -71,7 +78,10 @@ export class ConfCategory {
     return this;
   }
 
-  /** Removes the `key` lines (only those whose value equals `value`, if given); returns how many. */
+  /**
+   * Removes the `key` lines (only those whose value equals `value`, if given); returns how many. Removing an
+   * inherited line changes nothing in the file: the template still gives it.
+   */
   delete(key: string, value?: string): number {
     const lower = key.toLowerCase();
     const before = this.lines.length;

@@ -3,6 +3,7 @@ import { ConfCategory, type ConfCategoryOptions } from './conf-category.js';
 import type { ConfLine } from './conf-lines.js';
 import { parseConfText } from './conf-parse.js';
 import { confFromGetConfig } from './getconfig.js';
+import { markInherited, resolveInheritance } from './inheritance.js';
 
 /**
  * An Asterisk `.conf` file as ordered categories of ordered lines.
@@ -39,11 +40,33 @@ export class ConfFile {
   /**
    * Builds a file from a `GetConfig` response (`Category-NNNNNN`, `IsTemplate-NNNNNN`, `Templates-NNNNNN`,
    * `Line-CCCCCC-LLLLLL`). A response with `No categories found` gives an empty file.
+   *
+   * `GetConfig` shows the lines a category inherits inside it, before its own, marked nowhere. They are
+   * marked `inherited` (so `toString()` writes only the category's own lines) when the templates they came
+   * from are in the response or in `templates` (`AmiClient.getConfig` fetches the missing ones).
    */
-  static fromGetConfig(response: AmiMessage): ConfFile {
+  static fromGetConfig(response: AmiMessage, templates: Iterable<ConfCategory> = []): ConfFile {
     const file = new ConfFile();
     file.categories = confFromGetConfig(response);
+    const known = [...file.categories, ...templates];
+    markInherited(file.categories, (name) => {
+      const lower = name.toLowerCase();
+      return known.find((c) => c.name.toLowerCase() === lower);
+    });
     return file;
+  }
+
+  /**
+   * A copy of the file as Asterisk loads it (and `GetConfig` shows it): each category that names templates
+   * holds a copy of their lines, marked `inherited`, before its own; `[x](+)` sections are merged into the
+   * first `[x]`; `key += more` lines extend the line they add to. `toString()` of the copy still writes only
+   * what a file holds. Throws `AmiConfigParseError` where Asterisk refuses the file (a template or `(+)`
+   * target that does not exist earlier in the file).
+   */
+  withInheritance(): ConfFile {
+    const copy = ConfFile.parse(this.toString());
+    copy.categories = resolveInheritance(copy.preamble.length, copy.categories);
+    return copy;
   }
 
   /** The first category named `name` (any case). */
@@ -81,13 +104,19 @@ export class ConfFile {
     return before - this.categories.length;
   }
 
-  /** The file as text: unchanged lines exactly as read, changed and new ones rendered. */
+  /**
+   * The file as text: unchanged lines exactly as read, changed and new ones rendered, inherited lines left
+   * out (they belong to their template).
+   */
   toString(): string {
     const parts: Array<[string, string | undefined]> = [];
     for (const line of this.preamble) parts.push([line.toString(), line.eol]);
     for (const category of this.categories) {
       parts.push([category.header(), category.eol]);
-      for (const line of category.lines) parts.push([line.toString(), line.eol]);
+      for (const line of category.lines) {
+        // An inherited line lives in the template, not in this category's part of the file.
+        if (line.kind !== 'variable' || !line.inherited) parts.push([line.toString(), line.eol]);
+      }
     }
     let out = '';
     const last = parts.length - 1;

@@ -27,12 +27,26 @@ export class ConfVariable {
   comment: string;
   /** The line ending read (`\n`, `\r\n`, `''` for a last line without one); `undefined`: the file's. */
   eol: string | undefined;
+  /**
+   * The template this line came from, for a line a category inherits (Asterisk copies a template's lines
+   * into each category that names it, and `GetConfig` shows them there, before the category's own);
+   * `undefined` for a line of the category itself. Set `undefined` to make the line the category's own.
+   */
+  inheritedFrom: string | undefined;
   private readonly original: { raw: string; key: string; value: string; object: boolean } | undefined;
+  private readonly inheritedAs: { key: string; value: string; object: boolean } | undefined;
 
   constructor(
     key: string,
     value: string,
-    options: { object?: boolean; append?: boolean; comment?: string; raw?: string; eol?: string } = {},
+    options: {
+      object?: boolean;
+      append?: boolean;
+      comment?: string;
+      raw?: string;
+      eol?: string;
+      inheritedFrom?: string;
+    } = {},
   ) {
     this.key = key;
     this.value = value;
@@ -42,6 +56,24 @@ export class ConfVariable {
     this.eol = options.eol;
     this.original =
       options.raw === undefined ? undefined : { raw: options.raw, key, value, object: this.object };
+    this.inheritedFrom = options.inheritedFrom;
+    this.inheritedAs = options.inheritedFrom === undefined ? undefined : { key, value, object: this.object };
+  }
+
+  /**
+   * True for a line inherited from a template and left as inherited: the file does not hold it, so
+   * `ConfFile.toString()` leaves it out. Changing its key, value or `object` makes it the category's own
+   * line (as Asterisk's `Update` does), written where it stands.
+   */
+  get inherited(): boolean {
+    const a = this.inheritedAs;
+    return (
+      this.inheritedFrom !== undefined &&
+      a !== undefined &&
+      a.key === this.key &&
+      a.value === this.value &&
+      a.object === this.object
+    );
   }
 
   /** The line as it goes into the file, without its line ending. */

@@ -1,11 +1,13 @@
 import { AmiInvalidActionError } from '../errors.js';
+import { nameValue, strsepAll } from './strsep.js';
 
 interface Targeted {
   /** The category (`Cat-NNNNNN`). */
   category: string;
   /**
-   * `Options: catfilter=...`: act only on the categories of that name whose variables match
-   * (`name_regex=value_regex`), when several share the name.
+   * `Options: catfilter="..."`: act only on the categories of that name that pass this filter
+   * (`name_regex=value_regex[,...]`, see `categoryMatches`), when several share the name; templates are
+   * reachable only with `TEMPLATES=include` (or `TEMPLATES=restrict`) in it.
    */
   catfilter?: string;
 }
@@ -17,10 +19,16 @@ export type ConfigAction =
       category: string;
       /** Create a template (`Options: template`). */
       template?: boolean;
-      /** Inherit from this template (`Options: inherit=...`; Asterisk honours one template here). */
-      inherit?: string;
+      /**
+       * Inherit from these templates, in order (`Options: inherit="a,b"`): each must be a template
+       * (`[name](!)`), else Asterisk answers `Template category not found`. A string is one name or a
+       * comma-separated list.
+       */
+      inherit?: string | readonly string[];
       /** Allow a second category of the same name (`Options: allowdups`). */
       allowDuplicates?: boolean;
+      /** An existing category of that name is no error: the change is skipped (`Options: ignoreerror`). */
+      ignoreError?: boolean;
       /** Insert before the category of this name (`Match`) instead of at the end. */
       before?: string;
     }
@@ -75,7 +83,13 @@ export class ConfigUpdate {
   /** `NewCat`: a category (or template) at the end, or before `options.before`. */
   newCategory(
     category: string,
-    options: { template?: boolean; inherit?: string; allowDuplicates?: boolean; before?: string } = {},
+    options: {
+      template?: boolean;
+      inherit?: string | readonly string[];
+      allowDuplicates?: boolean;
+      ignoreError?: boolean;
+      before?: string;
+    } = {},
   ): this {
     return this.push({ action: 'NewCat', category, ...options });
   }
@@ -146,28 +160,51 @@ export class ConfigUpdate {
   }
 }
 
-const pad = (n: number): string => String(n).padStart(6, '0');
+/** The six-digit number of an `UpdateConfig` or `GetConfig` header: `Action-000003`. */
+export const headerIndex = (n: number): string => String(n).padStart(6, '0');
+
+/** The templates a `NewCat` inherits, in order. */
+export function inheritNames(inherit: string | readonly string[] | undefined): string[] {
+  if (inherit === undefined) return [];
+  const names = typeof inherit === 'string' ? strsepAll(inherit, ',') : [...inherit];
+  return names.filter((n) => n !== '');
+}
+
+/** Whether Asterisk reads `encoded` (one option) back as `value`. */
+function readsBackAs(encoded: string, value: string): boolean {
+  const [term] = strsepAll(encoded, ',');
+  return term === encoded && nameValue(term).value === value;
+}
+
+/**
+ * `name=value` as an option Asterisk reads back whole. It splits `Options` at every `,` and the option at
+ * every `=` outside quotes, so a value holding either (`catfilter=TEMPLATES=include` reaches Asterisk as
+ * `TEMPLATES`) goes inside quotes. A value that no quoting carries through unchanged is refused.
+ */
+function option(name: string, value: string): string {
+  const plain = `${name}=${value}`;
+  if (readsBackAs(plain, value)) return plain;
+  const quote = value.includes('"') ? "'" : '"';
+  const quoted = `${name}=${quote}${value}${quote}`;
+  if (readsBackAs(quoted, value)) return quoted;
+  throw new AmiInvalidActionError(`${name} ${JSON.stringify(value)} cannot be sent in UpdateConfig Options`);
+}
 
 function optionsOf(a: ConfigAction): string[] {
   const options: string[] = [];
   if (a.action === 'NewCat') {
     if (a.template) options.push('template');
     if (a.allowDuplicates) options.push('allowdups');
-    if (a.inherit) {
-      if (a.inherit.includes(',')) {
-        throw new AmiInvalidActionError(
-          'NewCat over AMI inherits from one template; Asterisk drops the others',
-        );
-      }
-      options.push(`inherit=${a.inherit}`);
-    }
+    if (a.ignoreError) options.push('ignoreerror');
+    const inherit = inheritNames(a.inherit);
+    if (inherit.length > 0) options.push(option('inherit', inherit.join(',')));
   } else {
     if ('value' in a && !('object' in a && a.object) && a.value.startsWith('>')) {
       throw new AmiInvalidActionError(
         `${a.action} value ${JSON.stringify(a.value)}: Asterisk reads a leading '>' as '=>'`,
       );
     }
-    if (a.catfilter) options.push(`catfilter=${a.catfilter}`);
+    if (a.catfilter) options.push(option('catfilter', a.catfilter));
     if ((a.action === 'DelCat' || a.action === 'Delete') && a.ignoreError) options.push('ignoreerror');
   }
   return options;
@@ -180,7 +217,7 @@ function optionsOf(a: ConfigAction): string[] {
 export function configActionHeaders(actions: readonly ConfigAction[], first = 0): Record<string, string> {
   const fields: Record<string, string> = {};
   actions.forEach((a, i) => {
-    const n = pad(first + i);
+    const n = headerIndex(first + i);
     fields[`Action-${n}`] = a.action;
     fields[`Cat-${n}`] = a.category;
     switch (a.action) {

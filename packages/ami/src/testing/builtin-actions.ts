@@ -1,5 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
-import type { AmiMessage } from '@pbxkit/ami';
+import { AMI_CLASSES, type AmiMessage, parseAmiEventMask } from '@pbxkit/ami';
 import type { FakeAmiSession, FakeFields } from './fake-session.js';
 
 /** Handles one action on a `FakeAsterisk`; returning fields sends them as a `Response: Success`. */
@@ -12,19 +12,25 @@ export type FakeActionHandler = (
 /** What a `Command` handler returns: output text, or a failed command's output. */
 export type FakeCommandResult = string | { error: true; output: string };
 
+/** A `manager.conf` user as the fake keeps it: its secret and its `read=`/`write=` class bits. */
+export interface FakeUserEntry {
+  secret: string;
+  read: number;
+  write: number;
+}
+
 /** The state the built-in handlers read: users, commands, timing. */
 export interface BuiltinContext {
-  users: ReadonlyMap<string, string>;
+  users: ReadonlyMap<string, FakeUserEntry>;
   commands: ReadonlyMap<string, FakeCommandResult | ((cli: string) => FakeCommandResult)>;
   loginFailureDelayMs: number;
   startedAt: number;
   /** `systemname` of asterisk.conf: when set, events carry `SystemName`. */
   systemName: string | undefined;
   setTimer(fn: () => void, ms: number): void;
+  /** Sends an event of class `bits` to every logged-in session whose event mask holds that class. */
+  broadcast(name: string, fields: FakeFields, bits: number): void;
 }
-
-// What Asterisk's event-mask parser reads as "no events".
-const OFF_WORDS = ['off', 'no', 'false', '0'];
 
 function secondsSince(start: number): number {
   return Math.floor((Date.now() - start) / 1000);
@@ -32,7 +38,7 @@ function secondsSince(start: number): number {
 
 function loginAccepted(ctx: BuiltinContext, action: AmiMessage, session: FakeAmiSession): boolean {
   const username = action.get('Username') ?? '';
-  const secret = ctx.users.get(username);
+  const secret = ctx.users.get(username)?.secret;
   if (secret === undefined) return false;
   if ((action.get('AuthType') ?? '').toLowerCase() === 'md5') {
     if (!session.challenge) return false;
@@ -82,11 +88,16 @@ export function builtinActions(ctx: BuiltinContext): Map<string, FakeActionHandl
       session.end();
       return;
     }
+    const user = ctx.users.get(action.get('Username') ?? '') as FakeUserEntry;
     session.authenticated = true;
     session.username = action.get('Username');
-    session.eventsOn = !OFF_WORDS.includes((action.get('Events') ?? 'on').trim().toLowerCase());
+    session.readPermission = user.read;
+    session.writePermission = user.write;
+    // No Events header (or an empty one): the user's read= classes; else those narrowed by the mask.
+    const mask = parseAmiEventMask(action.get('Events'));
+    session.eventMask = mask === undefined ? user.read : user.read & mask;
     session.respond(action, undefined, 'Authentication accepted');
-    if (session.eventsOn) {
+    if (session.eventMask & AMI_CLASSES.system) {
       const up = secondsSince(ctx.startedAt);
       session.event('FullyBooted', {
         Privilege: 'system,all',
@@ -94,6 +105,8 @@ export function builtinActions(ctx: BuiltinContext): Map<string, FakeActionHandl
         LastReload: up,
         Status: 'Fully Booted',
       });
+    }
+    if (session.eventMask & AMI_CLASSES.security) {
       session.event('SuccessfulAuth', successfulAuth(ctx, session));
     }
   });
@@ -118,13 +131,14 @@ export function builtinActions(ctx: BuiltinContext): Map<string, FakeActionHandl
   handlers.set('ping', () => ({ Ping: 'Pong', Timestamp: (Date.now() / 1000).toFixed(6) }));
 
   handlers.set('events', (action, session) => {
-    const mask = (action.get('EventMask') ?? '').trim().toLowerCase();
-    if (mask === '') {
+    const mask = parseAmiEventMask(action.get('EventMask'));
+    if (mask === undefined) {
       session.error(action, 'Invalid event mask');
       return;
     }
-    session.eventsOn = !OFF_WORDS.includes(mask);
-    return { Events: session.eventsOn ? 'On' : 'Off' };
+    // The session gets what it asked for within its read= classes; the answer tells what it asked for.
+    session.eventMask = session.readPermission & mask;
+    return { Events: mask > 0 ? 'On' : 'Off' };
   });
 
   handlers.set('command', (action, session) => {
@@ -161,18 +175,33 @@ export function builtinActions(ctx: BuiltinContext): Map<string, FakeActionHandl
     session.respond(action, undefined, 'Originate successfully queued');
     const callerId = action.get('CallerID') ?? '';
     const match = /^(.*?)\s*<([^>]*)>$/.exec(callerId);
-    session.event('OriginateResponse', [
-      ['Privilege', 'call,all'],
-      ['ActionID', action.get('ActionID') ?? ''],
-      ['Response', 'Success'],
-      ['Channel', `${action.get('Channel')}-00000001;1`],
-      ['Context', action.get('Context') ?? ''],
-      ['Exten', action.get('Exten') ?? ''],
-      ['Reason', '4'],
-      ['Uniqueid', `fake-${Date.now()}.${session.id}`],
-      ['CallerIDNum', match ? (match[2] as string) : callerId],
-      ['CallerIDName', match ? (match[1] as string).replace(/^"|"$/g, '') : ''],
-    ]);
+    const app = action.get('Application');
+    const id = action.get('ActionID');
+    // A call event like any other: every session whose event mask holds `call` gets it, the one that
+    // asked included, and no other.
+    ctx.broadcast(
+      'OriginateResponse',
+      [
+        ['Privilege', 'call,all'],
+        ...(id ? ([['ActionID', id]] as Array<[string, string]>) : []),
+        ['Response', 'Success'],
+        ['Channel', `${action.get('Channel')}-00000001;1`],
+        ...((app
+          ? [
+              ['Application', app],
+              ['Data', action.get('Data') ?? ''],
+            ]
+          : [
+              ['Context', action.get('Context') ?? ''],
+              ['Exten', action.get('Exten') ?? ''],
+            ]) as Array<[string, string]>),
+        ['Reason', '4'],
+        ['Uniqueid', `fake-${Date.now()}.${session.id}`],
+        ['CallerIDNum', (match ? match[2] : callerId) || '<unknown>'],
+        ['CallerIDName', (match ? (match[1] as string).replace(/^"|"$/g, '') : '') || '<unknown>'],
+      ],
+      AMI_CLASSES.call,
+    );
   });
 
   return handlers;

@@ -1,122 +1,87 @@
 import {
-  type AmiMessage,
+  AmiConfigParseError,
   applyConfigActions,
-  type ConfCategory,
   ConfFile,
-  type ConfigAction,
   ConfigActionFailure,
+  parseConfigActionHeaders,
   selectCategories,
 } from '@pbxkit/ami';
 import type { FakeActionHandler } from './builtin-actions.js';
 
 const pad = (n: number): string => String(n).padStart(6, '0');
 
-/** Inherited template lines first (recursively), then the category's own, as Asterisk loads them. */
-function effectiveLines(conf: ConfFile, category: ConfCategory, seen = new Set<ConfCategory>()): string[] {
-  seen.add(category);
-  const lines: string[] = [];
-  for (const name of category.templates) {
-    const template = conf.category(name);
-    if (template && !seen.has(template)) lines.push(...effectiveLines(conf, template, seen));
+/** `file` as Asterisk loads it (templates copied into their children), or `undefined` where it refuses it. */
+function load(file: ConfFile): ConfFile | undefined {
+  try {
+    return file.withInheritance();
+  } catch (err) {
+    if (err instanceof AmiConfigParseError) return undefined;
+    throw err;
   }
-  for (const v of category.variables) lines.push(`${v.key}=${v.value}`);
-  return lines;
 }
 
-/** The `ConfigAction`s encoded in an `UpdateConfig` action's numbered headers. */
-function actionsFromHeaders(m: AmiMessage): ConfigAction[] | string {
-  const actions: ConfigAction[] = [];
-  for (let x = 0; ; x++) {
-    const n = pad(x);
-    const action = m.get(`Action-${n}`);
-    if (!action) break;
-    const category = m.get(`Cat-${n}`);
-    if (!category) return 'Category not specified';
-    let value = m.get(`Value-${n}`) ?? '';
-    const object = value.startsWith('>');
-    if (object) value = value.slice(1);
-    const key = m.get(`Var-${n}`) ?? '';
-    const match = m.get(`Match-${n}`) || undefined;
-    const lineText = m.get(`Line-${n}`);
-    const line = lineText ? Number(lineText) : undefined;
-    const options = (m.get(`Options-${n}`) ?? '').split(',').map((o) => o.trim());
-    const catfilter = options.find((o) => o.startsWith('catfilter='))?.slice('catfilter='.length);
-    const ignoreError = options.includes('ignoreerror');
-    const needsKey = ['update', 'append', 'insert'].includes(action.toLowerCase());
-    if ((needsKey && !key) || (action.toLowerCase() === 'delete' && !key && line === undefined)) {
-      return 'Problem with category, value, or line (if required)';
-    }
-    switch (action.toLowerCase()) {
-      case 'newcat':
-        actions.push({
-          action: 'NewCat',
-          category,
-          template: options.includes('template'),
-          allowDuplicates: options.includes('allowdups'),
-          inherit: options.find((o) => o.startsWith('inherit='))?.slice('inherit='.length),
-          before: match,
-        });
-        break;
-      case 'renamecat':
-        if (!value) return 'Problem with category, value, or line (if required)';
-        actions.push({ action: 'RenameCat', category, newName: value, catfilter });
-        break;
-      case 'delcat':
-        actions.push({ action: 'DelCat', category, catfilter, ignoreError });
-        break;
-      case 'emptycat':
-        actions.push({ action: 'EmptyCat', category, catfilter });
-        break;
-      case 'update':
-        actions.push({ action: 'Update', category, key, value, match, object, catfilter });
-        break;
-      case 'delete':
-        actions.push({
-          action: 'Delete',
-          category,
-          key: key || undefined,
-          match,
-          line,
-          catfilter,
-          ignoreError,
-        });
-        break;
-      case 'append':
-        actions.push({ action: 'Append', category, key, value, object, catfilter });
-        break;
-      case 'insert':
-        actions.push({ action: 'Insert', category, key, value, line: line ?? 0, catfilter });
-        break;
-      default:
-        return 'Unknown action command';
-    }
-  }
-  return actions;
+/**
+ * What Asterisk writes back after an `UpdateConfig` (config.c `ast_config_text_file_save2`): in a category
+ * that names templates, a line equal to one of theirs (same name in any case, same value) is left out, the
+ * category's own copy included; without `PreserveEffectiveContext` every line still marked inherited is
+ * left out too. A copy the templates no longer give (the same update changed the template) is kept as the
+ * category's own, which is what "preserve effective context" means.
+ */
+function save(loaded: ConfFile, preserveEffectiveContext: boolean): ConfFile {
+  // Decide every category against its templates as loaded, before any of them loses a line.
+  const written = loaded.categories.map((category) => {
+    if (category.templates.length === 0) return category.lines;
+    const theirs = category.templates
+      .map((name) => selectCategories(loaded, name, 'TEMPLATES=include')[0])
+      .flatMap((t) => t?.variables ?? []);
+    return category.lines.filter((line) => {
+      if (line.kind !== 'variable') return true;
+      const key = line.key.toLowerCase();
+      if (theirs.some((v) => v.key.toLowerCase() === key && v.value === line.value)) return false;
+      return preserveEffectiveContext || !line.inherited;
+    });
+  });
+  loaded.categories.forEach((category, i) => {
+    category.lines = written[i] as typeof category.lines;
+    for (const line of category.variables) line.inheritedFrom = undefined;
+  });
+  return ConfFile.parse(loaded.toString());
+}
+
+// manager.c keeps PreserveEffectiveContext on unless the header is given and is not a true word.
+function preserves(header: string | undefined): boolean {
+  return !header || ['yes', 'true', 'y', 't', '1', 'on'].includes(header.toLowerCase());
 }
 
 /** `GetConfig`, `UpdateConfig` and `CreateConfig` over in-memory files, with Asterisk's answers. */
 export function configActions(files: Map<string, ConfFile>): Map<string, FakeActionHandler> {
   const handlers = new Map<string, FakeActionHandler>();
 
+  // manager.c action_getconfig: each category of the loaded file that passes Category and Filter, its
+  // template flag, the templates it names, then every line it holds (inherited ones first), numbered from 0.
   handlers.set('getconfig', (action, session) => {
     const filename = action.get('Filename');
     if (!filename) return session.error(action, 'Filename not specified');
-    const conf = files.get(filename);
-    if (!conf) return session.error(action, 'Config file not found');
+    const file = files.get(filename);
+    if (!file) return session.error(action, 'Config file not found');
+    const conf = load(file);
+    if (!conf) return session.error(action, 'Config file has invalid format');
     const category = action.get('Category') || undefined;
     const fields: Array<[string, string]> = [];
     selectCategories(conf, category, action.get('Filter')).forEach((c, i) => {
       fields.push([`Category-${pad(i)}`, c.name]);
       if (c.isTemplate) fields.push([`IsTemplate-${pad(i)}`, '1']);
       if (c.templates.length > 0) fields.push([`Templates-${pad(i)}`, c.templates.join(',')]);
-      effectiveLines(conf, c).forEach((line, l) => {
-        fields.push([`Line-${pad(i)}-${pad(l)}`, line]);
+      c.variables.forEach((v, l) => {
+        fields.push([`Line-${pad(i)}-${pad(l)}`, `${v.key}=${v.value}`]);
       });
     });
     const none = category !== undefined && fields.length === 0 ? ['No categories found'] : [];
     session.reply('Success', action, fields, undefined, none);
   });
 
+  // manager.c action_updateconfig: load the source, apply the changes one by one to the loaded file, write
+  // the destination only if all of them succeeded.
   handlers.set('updateconfig', (action, session) => {
     const src = action.get('SrcFilename');
     const dst = action.get('DstFilename');
@@ -125,16 +90,15 @@ export function configActions(files: Map<string, ConfFile>): Map<string, FakeAct
     if (!files.has(dst)) return session.error(action, 'File requires escalated privileges');
     const source = files.get(src);
     if (!source) return session.error(action, 'Config file not found');
-    const actions = actionsFromHeaders(action);
-    if (typeof actions === 'string') return session.error(action, actions);
-    const copy = ConfFile.parse(source.toString());
+    const loaded = load(source);
+    if (!loaded) return session.error(action, 'Config file has invalid format');
     try {
-      applyConfigActions(copy, actions);
+      for (const change of parseConfigActionHeaders(action)) applyConfigActions(loaded, [change]);
     } catch (err) {
       if (err instanceof ConfigActionFailure) return session.error(action, err.message);
       throw err;
     }
-    files.set(dst, copy);
+    files.set(dst, save(loaded, preserves(action.get('PreserveEffectiveContext'))));
     session.respond(action);
   });
 

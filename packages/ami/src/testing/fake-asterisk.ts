@@ -7,14 +7,40 @@ import {
   builtinActions,
   type FakeActionHandler,
   type FakeCommandResult,
+  type FakeUserEntry,
 } from './builtin-actions.js';
 import { configActions } from './config-actions.js';
-import { FakeAmiSession, type FakeFields } from './fake-session.js';
+import { FakeAmiSession, type FakeFields, fieldPairs } from './fake-session.js';
+import { actionClasses, classBits, eventClass, privilegeText } from './privileges.js';
+
+/**
+ * A `manager.conf` user with its permissions. Class lists are written as in manager.conf
+ * (`'system,call,originate'`, `'all'`) or as arrays; names are case-sensitive, unknown ones count for nothing.
+ */
+export interface FakeManagerUser {
+  secret: string;
+  /** `read=`: the classes of events the user receives. None when omitted, as in manager.conf. */
+  read?: string | readonly string[];
+  /** `write=`: the classes of actions the user may run (`Permission denied` otherwise). None when omitted. */
+  write?: string | readonly string[];
+}
+
+/** Options of {@link FakeAsterisk.onAction}. */
+export interface FakeActionOptions {
+  /**
+   * The classes the action is registered with (`ast_manager_register_xml`): a user needs one of them in
+   * `write=`. Default: what Asterisk registers for the built-in and common actions, nothing for others.
+   */
+  privilege?: string | readonly string[];
+}
 
 /** Options of {@link FakeAsterisk}. */
 export interface FakeAsteriskOptions {
-  /** `manager.conf` users: name → secret. Default `{ admin: 'secret' }`. */
-  users?: Record<string, string>;
+  /**
+   * `manager.conf` users: name → secret (that user has `read=all`, `write=all`), or name →
+   * {@link FakeManagerUser} with its `read=`/`write=` classes. Default `{ admin: 'secret' }`.
+   */
+  users?: Record<string, string | FakeManagerUser>;
   /** The greeting line. Default `Asterisk Call Manager/11.0.0`, what Asterisk 22 sends. */
   banner?: string;
   /**
@@ -53,7 +79,10 @@ const DEFAULT_COMMANDS: Record<string, FakeCommandResult> = {
  * events are on, and a refused login answered late and the socket closed; `Logoff` with `Goodbye`; `Ping`;
  * `Events`; `Command` with `Output:` lines; async `Originate` with its `OriginateResponse`;
  * `GetConfig`/`UpdateConfig`/`CreateConfig` over in-memory files (see `setConfig`); `Permission denied`
- * before login and `Invalid/unknown command` for the rest. Tests add their own actions with
+ * before login and `Invalid/unknown command` for the rest. As in Asterisk, each user has manager.conf
+ * `read=`/`write=` classes: an action the user's write classes do not cover gets `Permission denied`, and a
+ * session receives only the events whose class is in its `read=` and its event mask (`OriginateResponse`
+ * is a call event). Tests add their own actions with
  * {@link FakeAsterisk.onAction}, CLI output with {@link FakeAsterisk.onCommand}, and broadcast events with
  * {@link FakeAsterisk.emitEvent}.
  *
@@ -74,7 +103,9 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
   private readonly sessionSet = new Set<FakeAmiSession>();
   private readonly handlers: Map<string, FakeActionHandler>;
   private readonly commands = new Map<string, FakeCommandResult | ((cli: string) => FakeCommandResult)>();
-  private readonly users: Map<string, string>;
+  private readonly users: Map<string, FakeUserEntry>;
+  // Classes of actions registered through onAction with a privilege of their own.
+  private readonly privileges = new Map<string, number>();
   private readonly files = new Map<string, ConfFile>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly options: FakeAsteriskOptions;
@@ -84,7 +115,14 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
   constructor(options: FakeAsteriskOptions = {}) {
     super();
     this.options = options;
-    this.users = new Map(Object.entries(options.users ?? { admin: 'secret' }));
+    this.users = new Map(
+      Object.entries(options.users ?? { admin: 'secret' }).map(([name, user]) => [
+        name,
+        typeof user === 'string'
+          ? { secret: user, read: classBits('all'), write: classBits('all') }
+          : { secret: user.secret, read: classBits(user.read ?? ''), write: classBits(user.write ?? '') },
+      ]),
+    );
     for (const [cli, out] of Object.entries(DEFAULT_COMMANDS)) this.commands.set(cli, out);
     const ctx: BuiltinContext = {
       users: this.users,
@@ -98,6 +136,14 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
           fn();
         }, ms);
         this.timers.add(timer);
+      },
+      // Events the fake writes itself go through manager_event in Asterisk: SystemName after Privilege.
+      broadcast: (name, fields, bits) => {
+        const [privilege, ...rest] = fieldPairs(fields);
+        const system: Array<[string, string]> = options.systemName
+          ? [['SystemName', options.systemName]]
+          : [];
+        this.broadcast(name, privilege ? [privilege, ...system, ...rest] : system, bits);
       },
     };
     this.handlers = builtinActions(ctx);
@@ -144,9 +190,13 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
   /**
    * Handles action `name` (any case) with `handler`, replacing a built-in one. Return fields to answer
    * `Response: Success` with them, or write through the session (`respond`, `error`, `sendList`, `event`).
+   * A user whose `write=` shares no class with the action's (`options.privilege`, else Asterisk's own for
+   * the actions it knows) gets `Permission denied` and the handler does not run.
    */
-  onAction(name: string, handler: FakeActionHandler): this {
-    this.handlers.set(name.toLowerCase(), handler);
+  onAction(name: string, handler: FakeActionHandler, options: FakeActionOptions = {}): this {
+    const lower = name.toLowerCase();
+    this.handlers.set(lower, handler);
+    if (options.privilege !== undefined) this.privileges.set(lower, classBits(options.privilege));
     return this;
   }
 
@@ -158,8 +208,9 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
 
   /**
    * Serves `filename` to `GetConfig` and `UpdateConfig` (which replaces it with the changed copy). Text is
-   * parsed as a `.conf` file. `GetConfig` shows templates only with `Filter: TEMPLATES=include`, and lists
-   * a category's inherited template lines before its own, as Asterisk does.
+   * parsed as a `.conf` file. Both work on the file as Asterisk loads it: `GetConfig` shows templates only
+   * with `Filter: TEMPLATES=include`, and lists a category's inherited template lines before its own;
+   * `UpdateConfig` applies its changes to that and writes back what Asterisk would.
    */
   setConfig(filename: string, conf: ConfFile | string): this {
     this.files.set(filename, typeof conf === 'string' ? ConfFile.parse(conf) : conf);
@@ -171,10 +222,27 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
     return this.files.get(filename);
   }
 
-  /** Sends event `name` to every logged-in session that has events on. */
+  /**
+   * Sends event `name` to every logged-in session whose event mask holds the event's class, as Asterisk
+   * does: the class is read from a `Privilege` field (`'call,all'`) or, for the events Asterisk sends, known
+   * by name (`Newchannel`, `Hangup`: call; `VarSet`, `Newexten`: dialplan; `PeerStatus`: system; `UserEvent`:
+   * user...), and a `Privilege` line is added the way Asterisk writes it. An event of unknown class goes to
+   * every session with events on.
+   */
   emitEvent(name: string, fields?: FakeFields): void {
+    const pairs = fieldPairs(fields);
+    const given = pairs.find(([key]) => key.toLowerCase() === 'privilege')?.[1];
+    const bits = eventClass(name, given === undefined ? undefined : String(given));
+    const privilege: Array<[string, string]> =
+      given === undefined && bits !== 0 ? [['Privilege', privilegeText(bits)]] : [];
+    this.broadcast(name, [...privilege, ...pairs], bits);
+  }
+
+  private broadcast(name: string, fields: FakeFields, bits: number): void {
     for (const session of this.sessionSet) {
-      if (session.authenticated && session.eventsOn) session.event(name, fields);
+      if (!session.authenticated) continue;
+      const wanted = bits === 0 ? session.eventMask !== 0 : (session.eventMask & bits) === bits;
+      if (wanted) session.event(name, fields);
     }
   }
 
@@ -277,6 +345,12 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
         action,
         `Invalid/unknown command: ${name}. Use Action: ListCommands to show available commands.`,
       );
+      return;
+    }
+    // manager.c runs an action when the user's write= shares a class with it (or it needs none).
+    const needs = this.privileges.get(lower) ?? actionClasses(lower) ?? 0;
+    if (session.authenticated && needs !== 0 && (session.writePermission & needs) === 0) {
+      session.error(action, 'Permission denied');
       return;
     }
     const reply = handler(action, session);

@@ -19,16 +19,23 @@ export interface FakeListOptions {
   completeFields?: FakeFields;
 }
 
-function renderFields(fields: FakeFields | undefined): string {
-  if (!fields) return '';
-  let out = '';
+/** `fields` as `[key, value]` pairs in order, a repeated key once per value. */
+export function fieldPairs(fields: FakeFields | undefined): Array<[string, string | number]> {
+  if (!fields) return [];
   const pairs: Iterable<readonly [string, unknown]> = Array.isArray(fields)
     ? (fields as ReadonlyArray<readonly [string, string | number]>)
     : Object.entries(fields);
+  const out: Array<[string, string | number]> = [];
   for (const [key, value] of pairs) {
-    if (Array.isArray(value)) for (const v of value) out += `${key}: ${v}\r\n`;
-    else out += `${key}: ${value}\r\n`;
+    if (Array.isArray(value)) for (const v of value) out.push([key, v]);
+    else out.push([key, value as string | number]);
   }
+  return out;
+}
+
+function renderFields(fields: FakeFields | undefined): string {
+  let out = '';
+  for (const [key, value] of fieldPairs(fields)) out += `${key}: ${value}\r\n`;
   return out;
 }
 
@@ -48,8 +55,15 @@ export class FakeAmiSession {
   authenticated = false;
   /** The user that logged in. */
   username: string | undefined;
-  /** Whether broadcast events are sent to this session (`Events: off` in the login turns them off). */
-  eventsOn = true;
+  /** The user's `read=` classes (bits of `AMI_CLASSES`), set at login. */
+  readPermission = 0;
+  /** The user's `write=` classes: an action runs only when they share a class with the action's. */
+  writePermission = 0;
+  /**
+   * The classes of events this session receives: its `read=` classes narrowed by the login's `Events:` and
+   * later `Events` actions (manager.c `send_events`). An event goes out only when its class is in it.
+   */
+  eventMask = 0;
   /** The MD5 challenge handed out by `Challenge`, if any. */
   challenge: string | undefined;
 
@@ -67,6 +81,15 @@ export class FakeAmiSession {
   /** `address/port` of the client end. */
   get remoteAddress(): string {
     return `${this.socket.remoteAddress ?? ''}/${this.socket.remotePort ?? ''}`;
+  }
+
+  /** Whether this session receives events at all (`Events: off` in the login turns them off). */
+  get eventsOn(): boolean {
+    return this.eventMask !== 0;
+  }
+
+  set eventsOn(on: boolean) {
+    this.eventMask = on ? this.readPermission : 0;
   }
 
   /** True once the socket is closed. */

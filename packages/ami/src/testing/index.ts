@@ -2,5 +2,11 @@
 // entry, so FakeAsterisk and your code share the same classes (instanceof works across the two entries).
 
 export type { FakeActionHandler, FakeCommandResult } from './builtin-actions.js';
-export { FakeAsterisk, type FakeAsteriskEvents, type FakeAsteriskOptions } from './fake-asterisk.js';
+export {
+  type FakeActionOptions,
+  FakeAsterisk,
+  type FakeAsteriskEvents,
+  type FakeAsteriskOptions,
+  type FakeManagerUser,
+} from './fake-asterisk.js';
 export { FakeAmiSession, type FakeFields, type FakeListOptions } from './fake-session.js';
