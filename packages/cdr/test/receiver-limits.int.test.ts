@@ -170,7 +170,7 @@ describe('receiver limits: memory of bodies', () => {
     expect(declared.headers['retry-after']).toBe('5');
     expect(declared.headers.connection).toBe('close');
     // Chunked (no length to reserve): refused when it goes past.
-    const chunked = await new Promise<{ status: number; retryAfter: unknown }>((resolve, reject) => {
+    const chunked = await new Promise<{ status: number; retryAfter: unknown }>((resolve) => {
       const req = request(
         `${base}/cdr`,
         { method: 'POST', headers: { ...AUTH, 'content-type': 'text/xml', 'transfer-encoding': 'chunked' } },
