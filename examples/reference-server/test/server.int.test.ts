@@ -89,9 +89,4 @@ describe('reference server on embedded defaults', () => {
     expect((await fetch(`${server.url}/recordings/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
     await server.close();
   });
-
-  it('refuses bad configuration with a clear message', () => {
-    expect(() => configFromEnv({ PBXKIT_PORT: 'http' })).toThrow(/PBXKIT_PORT/);
-    expect(() => configFromEnv({ PBXKIT_CDR_RETENTION_DAYS: '0' })).toThrow(/RETENTION/);
-  });
 });
