@@ -31,7 +31,8 @@ describe('decodeCdrBody and decodeCdrFile', () => {
     }
   });
 
-  it('every fixture through every encoding gives the same record', () => {
+  // 0.16 s idle, 4.2 s at load 15-17: close to the 5 s default.
+  it('every fixture through every encoding gives the same record', { timeout: 30_000 }, () => {
     for (const { name, xml } of cdrDocuments()) {
       if (name.startsWith('urldecoded-')) continue; // not valid XML: covered below
       const expected = comparable(xml);
