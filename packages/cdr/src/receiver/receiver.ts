@@ -196,23 +196,23 @@ export function createCdrReceiver(options: CdrReceiverOptions): CdrRequestHandle
       refuse(res, 401, 'unauthorized', { 'www-authenticate': 'Basic realm="pbxkit-cdr"' });
       return 401;
     }
-    const lengthHeader = req.headers['content-length'];
-    const declared = lengthHeader === undefined ? Number.NaN : Number(lengthHeader);
-    if (Number.isFinite(declared) && declared > limit) {
+    // Absent for a chunked body. (Node's parser refuses a malformed one; a NaN would break the accounting.)
+    const length = Number(req.headers['content-length'] ?? Number.NaN);
+    const declared = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+    if (declared !== undefined && declared > limit) {
       refuse(res, 413, 'payload too large');
       return 413;
     }
     const busy = (): number => {
       logger.warn(
-        { remoteAddress, bytes: declared, buffered: budget.inUse, maxBufferedBytes: budget.limit },
+        { remoteAddress, declared, buffered: budget.inUse, maxBufferedBytes: budget.limit },
         'CDR post refused: the memory for request bodies is taken (answered 503, FreeSWITCH retries)',
       );
       refuse(res, 503, 'busy, retry later', { 'retry-after': String(RETRY_AFTER_SECONDS) });
       return 503;
     };
-    const known = Number.isFinite(declared) ? declared : undefined;
-    if (known !== undefined && !reservation.take(known)) return busy();
-    const outcome = await readBody(req, { limit, reservation, declared: known, idleMs });
+    if (declared !== undefined && !reservation.take(declared)) return busy();
+    const outcome = await readBody(req, { limit, reservation, declared, idleMs });
     if (outcome.kind === 'too-large') {
       bytes.inc(limit);
       refuse(res, 413, 'payload too large');
