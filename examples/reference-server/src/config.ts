@@ -11,7 +11,10 @@ export interface ReferenceServerConfig {
   dataDir: string;
   /** PostgreSQL (e.g. FusionPBX's database) instead of the embedded PGlite. `PBXKIT_DATABASE_URL`. */
   databaseUrl: string | undefined;
-  /** mod_xml_cdr `cred`. `PBXKIT_CDR_USER` / `PBXKIT_CDR_PASSWORD`; none → no authentication. */
+  /**
+   * mod_xml_cdr `cred`. `PBXKIT_CDR_USER` and `PBXKIT_CDR_PASSWORD`, both or neither (neither: no
+   * authentication); one without the other is refused rather than silently running without authentication.
+   */
   cdrCredentials: { username: string; password: string } | undefined;
   /** Keep CDRs for this many days. `PBXKIT_CDR_RETENTION_DAYS`, default 730 (FusionPBX's default). */
   retentionDays: number;
@@ -29,7 +32,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ReferenceSe
   const retentionDays = Number(env.PBXKIT_CDR_RETENTION_DAYS ?? 730);
   if (!(retentionDays > 0))
     throw new Error(`PBXKIT_CDR_RETENTION_DAYS must be > 0: ${env.PBXKIT_CDR_RETENTION_DAYS}`);
-  const user = env.PBXKIT_CDR_USER;
+  const cdrCredentials = credentialsFromEnv(env);
   const dataDir = resolve(env.PBXKIT_DATA_DIR ?? 'pbxkit-data');
   const storage = storageConfigFromEnv(env);
   storage.local ??= { root: join(dataDir, 'recordings') };
@@ -38,8 +41,25 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ReferenceSe
     port,
     dataDir,
     databaseUrl: env.PBXKIT_DATABASE_URL || undefined,
-    cdrCredentials: user ? { username: user, password: env.PBXKIT_CDR_PASSWORD ?? '' } : undefined,
+    cdrCredentials,
     retentionDays,
     storage,
   };
+}
+
+function credentialsFromEnv(env: NodeJS.ProcessEnv): ReferenceServerConfig['cdrCredentials'] {
+  const username = env.PBXKIT_CDR_USER || undefined;
+  const password = env.PBXKIT_CDR_PASSWORD || undefined;
+  if (username === undefined && password === undefined) return undefined;
+  if (username === undefined) {
+    throw new Error(
+      'PBXKIT_CDR_PASSWORD is set but PBXKIT_CDR_USER is not: set both (mod_xml_cdr `cred` = user:password), or neither to accept CDRs without authentication',
+    );
+  }
+  if (password === undefined) {
+    throw new Error(
+      'PBXKIT_CDR_USER is set but PBXKIT_CDR_PASSWORD is not: set both (mod_xml_cdr `cred` = user:password), or neither to accept CDRs without authentication',
+    );
+  }
+  return { username, password };
 }

@@ -7,7 +7,10 @@ import { configFromEnv } from '../src/config.js';
 import { startReferenceServer } from '../src/server.js';
 
 describe('reference server on embedded defaults', () => {
-  it('receives mod_xml_cdr posts into PGlite, serves health and metrics, and keeps the data across restarts', async () => {
+  // PGlite starts twice (the restart): 35-40 s at load 10-13 on the 2-core machine, past the 30 s default.
+  it('receives mod_xml_cdr posts into PGlite, serves health and metrics, and keeps the data across restarts', {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'pbxkit-ref-'));
     const config = configFromEnv({
       PBXKIT_PORT: '0',
@@ -56,7 +59,10 @@ describe('reference server on embedded defaults', () => {
     await again.close();
   });
 
-  it('serves a call recording by uuid, with Range, found through the CDR (FusionPBX layout on local disk)', async () => {
+  // PGlite starts once: 17-25 s at load 10-13.
+  it('serves a call recording by uuid, with Range, found through the CDR (FusionPBX layout on local disk)', {
+    timeout: 90_000,
+  }, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'pbxkit-ref-rec-'));
     const server = await startReferenceServer(configFromEnv({ PBXKIT_PORT: '0', PBXKIT_DATA_DIR: dataDir }));
     const uuid = '0b7c8d2e-1111-4222-8333-444455556666';
@@ -88,10 +94,5 @@ describe('reference server on embedded defaults', () => {
     expect(Buffer.from(await whole.arrayBuffer()).equals(audio)).toBe(true);
     expect((await fetch(`${server.url}/recordings/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
     await server.close();
-  });
-
-  it('refuses bad configuration with a clear message', () => {
-    expect(() => configFromEnv({ PBXKIT_PORT: 'http' })).toThrow(/PBXKIT_PORT/);
-    expect(() => configFromEnv({ PBXKIT_CDR_RETENTION_DAYS: '0' })).toThrow(/RETENTION/);
   });
 });

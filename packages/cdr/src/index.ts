@@ -18,9 +18,15 @@ export { fusionPbxDdl, V_XML_CDR_COLUMNS } from './fusionpbx/schema.js';
 export { legFromName, normaliseVariableName, type ParseCdrOptions, parseCdr } from './parse/parse-cdr.js';
 export { decodeEntities, parseXmlTree, type XmlElement } from './parse/xml-tree.js';
 export {
+  DEFAULT_QUARANTINE_MAX_AGE_MS,
+  DEFAULT_QUARANTINE_MAX_BYTES,
+  type QuarantineLimitOptions,
+} from './receiver/quarantine-limits.js';
+export {
   type CdrReceiverOptions,
   type CdrRequestHandler,
   createCdrReceiver,
+  DEFAULT_BODY_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_BODY_BYTES,
 } from './receiver/receiver.js';
 export {

@@ -15,7 +15,7 @@ const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).
 
 type Message = Record<string, unknown>;
 
-/** The child process of `crash-child.ts`, spoken to through JSON lines. */
+/** A child process running a service script (`crash-child.ts` by default), spoken to through JSON lines. */
 export class ServiceProcess {
   private readonly messages: Message[] = [];
   private readonly waiters: Array<(m: Message) => void> = [];
@@ -41,8 +41,8 @@ export class ServiceProcess {
     this.exited = new Promise((resolveExit) => proc.on('exit', (code) => resolveExit(code)));
   }
 
-  static async start(env: Record<string, string>): Promise<ServiceProcess> {
-    const proc = spawn(process.execPath, ['--import', TSX_LOADER, join(here, 'crash-child.ts')], {
+  static async start(env: Record<string, string>, script = 'crash-child.ts'): Promise<ServiceProcess> {
+    const proc = spawn(process.execPath, ['--import', TSX_LOADER, join(here, script)], {
       cwd: root,
       env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json'), ...env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,56 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from '@pbxkit/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseCdr } from '../src/parse/parse-cdr.js';
-import { type CdrReceiverOptions, createCdrReceiver } from '../src/receiver/receiver.js';
+import { createCdrReceiver } from '../src/receiver/receiver.js';
 import { CdrSpool } from '../src/spool/spool.js';
 import { basic, httpRequest, makeCdr } from './dispatch-helpers.js';
 import { allEncodings, capturedRequests } from './fixtures.js';
-
-const USER = 'freeswitch';
-const PASS = 'p4ss:word';
-const AUTH = { authorization: basic(USER, PASS) };
-
-interface Harness {
-  spool: CdrSpool;
-  server: Server;
-  base: string;
-  registry: Registry;
-}
-
-const harnesses: Harness[] = [];
-
-async function start(options: Partial<CdrReceiverOptions> = {}, host = '127.0.0.1'): Promise<Harness> {
-  const spool = await CdrSpool.open({ dir: mkdtempSync(join(tmpdir(), 'pbxkit-receiver-')) });
-  const registry = new Registry();
-  const handler = createCdrReceiver({
-    spool,
-    credentials: { username: USER, password: PASS },
-    registry,
-    ...options,
-  });
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
-  const h = { spool, server, base: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, registry };
-  harnesses.push(h);
-  return h;
-}
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) {
-    await new Promise<void>((resolve) => {
-      h.server.close(() => resolve());
-      h.server.closeAllConnections();
-    });
-    await h.spool.close();
-  }
-});
+import { AUTH, PASS, start, track, USER } from './receiver-harness.js';
 
 async function spooled(spool: CdrSpool) {
   const ids = await spool.pending();
@@ -214,9 +174,7 @@ describe('receiver over real HTTP', () => {
         res.writeHead(418).end();
       }),
     );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    harnesses.push({ spool, server, base: '', registry: new Registry() });
-    const { port } = server.address() as AddressInfo;
+    const { port } = await track(spool, server, new Registry());
     expect((await httpRequest(`http://127.0.0.1:${port}/other`, { body: 'x' })).status).toBe(418);
     const { xml } = makeCdr();
     const ok = await httpRequest(`http://127.0.0.1:${port}/fs/cdr?uuid=x`, {
