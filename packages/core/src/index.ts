@@ -7,6 +7,23 @@ export {
   QueueOverflowError,
 } from './async-queue.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
+export {
+  type ConnectionDriver,
+  type ConnectionEvents,
+  ConnectionLifecycle,
+  type ConnectionLifecycleOptions,
+  type ConnectionOptions,
+  type ConnectionState,
+  type ReconnectingInfo,
+} from './connection/lifecycle.js';
+export {
+  DEFAULT_KEEPALIVE,
+  type KeepaliveOptions,
+  type LivenessHooks,
+  LivenessMonitor,
+  resolveKeepalive,
+} from './connection/liveness.js';
+export { DEFAULT_RECONNECT, type ReconnectOptions, resolveReconnect } from './connection/reconnect.js';
 export { type ErrorContext, ErrorReporter, type ErrorReporterOptions } from './error-reporter.js';
 export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
 export { type ErrorEventArgs, type EventMap, TypedEmitter } from './events.js';
