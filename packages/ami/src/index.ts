@@ -2,7 +2,12 @@ export { AmiClient } from './client/client.js';
 export type { AmiEventStreamOptions } from './client/event-hub.js';
 export type { AmiActionOptions, AmiClientOptions } from './client/options.js';
 export type { AmiListResult, AmiOriginateResult } from './client/pending.js';
-export type { AmiClientEvents, AmiClientState, AmiOriginateParams } from './client/types.js';
+export type {
+  AmiClientEvents,
+  AmiClientState,
+  AmiConnectedInfo,
+  AmiOriginateParams,
+} from './client/types.js';
 export { type UpdateConfigOptions, updateConfigActions } from './client/update-config.js';
 export { applyConfigActions, ConfigActionFailure } from './config/apply-actions.js';
 export { selectCategories } from './config/category-filter.js';

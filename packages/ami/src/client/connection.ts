@@ -7,6 +7,8 @@ import { type AmiBanner, AmiParser, type AmiParserOptions } from '../protocol/pa
 export interface ConnectionHandlers {
   banner(banner: AmiBanner): void;
   message(message: AmiMessage): void;
+  /** Bytes arrived (called per chunk, before parsing; a keepalive counts them). */
+  data?(): void;
   /** The socket is gone; `err` says why when it was not a clean close. Called once. */
   closed(err: Error | undefined): void;
 }
@@ -22,6 +24,7 @@ export class AmiConnection {
   private bannerSeen = false;
   private failure: Error | undefined;
   private isClosed = false;
+  private closeWaiters: Array<() => void> = [];
 
   constructor(
     private readonly socket: Socket,
@@ -36,12 +39,19 @@ export class AmiConnection {
     socket.on('close', () => {
       this.isClosed = true;
       this.handlers.closed(this.failure);
+      for (const waiter of this.closeWaiters.splice(0)) waiter();
     });
   }
 
   /** True once the socket closed. */
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** Calls `fn` once the socket has closed (at once if it already has). */
+  onceClosed(fn: () => void): void {
+    if (this.isClosed) fn();
+    else this.closeWaiters.push(fn);
   }
 
   /** Queues `data` for the socket; it is written at the end of the current tick. */
@@ -75,6 +85,7 @@ export class AmiConnection {
   };
 
   private onData(chunk: Buffer): void {
+    this.handlers.data?.();
     let messages: AmiMessage[];
     try {
       messages = this.parser.feed(chunk);
