@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import type { EslFrame } from '../protocol/frame.js';
-import type { HeaderList } from '../protocol/serialize.js';
-import { encodeHeaderValue } from '../protocol/url-codec.js';
+import { type EslFrame, encodeHeaderValue, type HeaderList } from '@pbxkit/esl';
 import { channelHeaders, type FakeCallOptions, standardEventHeaders, statusText } from './channel-data.js';
 import { FakePeer, type FakePeerHost } from './fake-peer.js';
 

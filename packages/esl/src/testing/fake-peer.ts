@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { EslEventFormat } from '../protocol/event.js';
-import type { EslFrame } from '../protocol/frame.js';
-import { EslParser } from '../protocol/parser.js';
 import {
   DISCONNECT_NOTICE_TEXT,
+  type EslEventFormat,
+  type EslFrame,
+  EslParser,
   encodeApiResponse,
   encodeCommandReply,
   encodeEventFrame,
   encodeRawFrame,
   type HeaderList,
-} from '../protocol/serialize.js';
+} from '@pbxkit/esl';
 
 /** What a fake peer needs from the fake server it belongs to. */
 export interface FakePeerHost {
