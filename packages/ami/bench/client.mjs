@@ -71,7 +71,8 @@ async function pbxkit() {
     port,
     username: 'bench',
     secret: 'bench',
-    keepaliveMs: 0,
+    keepalive: false,
+    keepaliveMs: 0, // the same for builds before `keepalive` (BENCH_AMI_DIST)
   });
   await client.connect();
   if (scenario === 'sequential') {
