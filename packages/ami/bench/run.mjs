@@ -4,7 +4,8 @@
 // client CPU time, which load from other processes disturbs less. Sizes: BENCH_EVENTS (default 400000),
 // BENCH_ACTIONS (default 100000), BENCH_SEQUENTIAL (default 5000 sequential Pings, BENCH_SEQ_RUNS rounds,
 // default 7, of the three sides in turn: asterisk-manager, @pbxkit/ami and a bare socket, the floor; medians
-// count, as a busy machine makes single rounds swing).
+// count, as a busy machine makes single rounds swing). BENCH_AMI_BEFORE=<dist directory of another build> adds
+// that build as a fourth side of the sequential rounds, to compare two versions under the same load.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -20,9 +21,10 @@ const seqRuns = Number(process.env.BENCH_SEQ_RUNS ?? 7);
 
 const server = await startBenchServer();
 
-async function once(lib, scenario, n) {
+async function once(lib, scenario, n, env = process.env) {
   const { stdout } = await run(process.execPath, [client, lib, scenario, String(server.port), String(n)], {
     maxBuffer: 1 << 20,
+    env,
   });
   return JSON.parse(stdout.trim().split('\n').at(-1));
 }
@@ -53,10 +55,17 @@ const median = (xs) => {
 
 /** Sequential Pings: rounds of the three sides in turn; each side's median rate and median CPU rate. */
 async function sequentialRounds(n) {
-  const sides = ['asterisk-manager', 'pbxkit', 'bare'];
+  const before = process.env.BENCH_AMI_BEFORE;
+  const sides = ['asterisk-manager', 'pbxkit', 'bare', ...(before ? ['before'] : [])];
   const results = Object.fromEntries(sides.map((s) => [s, []]));
   for (let i = 0; i < seqRuns; i++) {
-    for (const lib of sides) results[lib].push(await once(lib, 'sequential', n));
+    for (const side of sides) {
+      const r =
+        side === 'before'
+          ? await once('pbxkit', 'sequential', n, { ...process.env, BENCH_AMI_DIST: before })
+          : await once(side, 'sequential', n);
+      results[side].push(r);
+    }
   }
   return Object.fromEntries(
     sides.map((s) => [
@@ -125,6 +134,7 @@ if (seq) {
   row('asterisk-manager', am, ours.rate / am.rate, '>=1.0x');
   row('@pbxkit/ami', ours, undefined, '');
   row('bare socket', floor, ours.rate / floor.rate, '>=0.9x');
+  if (seq.before) row('the other build', seq.before, ours.rate / seq.before.rate, '(information)');
   console.log(
     `CPU per Ping (client process): asterisk-manager ${(1e6 / am.cpuRate).toFixed(1)} us, @pbxkit/ami ${(1e6 / ours.cpuRate).toFixed(1)} us, bare socket ${(1e6 / floor.cpuRate).toFixed(1)} us`,
   );
