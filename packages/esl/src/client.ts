@@ -81,7 +81,7 @@ export interface EslClientEvents extends EslCommandEvents, ConnectionEvents<EslC
 /**
  * Inbound event socket client: connects to FreeSWITCH (`mod_event_socket`, port 8021), authenticates, and
  * offers every command as a promise, events as listeners or an async iterator, reconnection with backoff, a
- * watchdog and metrics.
+ * keepalive and metrics (the connection shape every pbxkit client has: docs/clients.md).
  *
  * @example
  * ```ts
