@@ -1,4 +1,3 @@
-import { connect as netConnect } from 'node:net';
 import {
   BoundedAsyncQueue,
   type BoundedAsyncQueueOptions,
@@ -16,8 +15,9 @@ import {
   resolveLogger,
 } from '@pbxkit/core';
 import { createCommandMetrics, type EslCommandEvents, EslCommandSet } from './commands.js';
-import { EslConnection } from './connection.js';
-import { EslAccessDeniedError, EslAuthError, EslConnectionError, EslTimeoutError } from './errors.js';
+import type { EslConnection } from './connection.js';
+import { EslAuthError, EslConnectionError, EslTimeoutError } from './errors.js';
+import { openInbound } from './inbound-open.js';
 import type { EslEvent, EslEventFormat } from './protocol/event.js';
 import type { EslFrame } from './protocol/frame.js';
 
@@ -318,7 +318,21 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
 
   /** Opens, authenticates and (after a loss) re-applies what this client had set up. */
   private async open(reconnected: boolean, signal: AbortSignal): Promise<EslConnection> {
-    const conn = await this.authenticate(signal);
+    const lifecycle = this.lifecycle;
+    const conn = await openInbound({
+      host: this.host,
+      port: this.port,
+      user: this.options.user,
+      password: this.options.password,
+      timeoutMs: this.options.connectTimeoutMs ?? 10_000,
+      connection: {
+        maxFrameBytes: this.options.maxFrameBytes,
+        commandTimeoutMs: this.options.commandTimeoutMs ?? 10_000,
+        logger: this.log_,
+        onData: () => lifecycle.activity(),
+      },
+      signal,
+    });
     if (reconnected) {
       try {
         await this.reapply(conn);
@@ -337,81 +351,6 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
       this.lifecycle.lost(conn, err);
     });
     return conn;
-  }
-
-  private authenticate(signal: AbortSignal): Promise<EslConnection> {
-    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-    return new Promise<EslConnection>((resolve, reject) => {
-      const socket = netConnect({ host: this.host, port: this.port });
-      // TCP keepalive notices a vanished peer even while a slow command holds the application-level probe.
-      socket.setKeepAlive(true, 30_000);
-      const lifecycle = this.lifecycle;
-      const conn = new EslConnection(socket, {
-        maxFrameBytes: this.options.maxFrameBytes,
-        commandTimeoutMs: this.options.commandTimeoutMs ?? 10_000,
-        logger: this.log_,
-        onData: () => lifecycle.activity(),
-      });
-      let settled = false;
-      const fail = (err: Error): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        conn.destroy();
-        reject(err);
-      };
-      const onAbort = (): void => fail(new EslConnectionError('the client was closed while connecting'));
-      signal.addEventListener('abort', onAbort, { once: true });
-      const timer = setTimeout(
-        () =>
-          fail(
-            new EslTimeoutError(
-              `no authenticated connection to ${this.host}:${this.port} within ${timeoutMs} ms`,
-              timeoutMs,
-            ),
-          ),
-        timeoutMs,
-      );
-      socket.once('error', (err) =>
-        fail(
-          new EslConnectionError(
-            `cannot connect to FreeSWITCH at ${this.host}:${this.port}: ${err.message}`,
-            { cause: err },
-          ),
-        ),
-      );
-      conn.once('rudeRejection', () => fail(new EslAccessDeniedError()));
-      conn.once('close', (err) =>
-        fail(
-          err ??
-            new EslConnectionError(
-              `FreeSWITCH at ${this.host}:${this.port} closed the connection before authentication`,
-            ),
-        ),
-      );
-      conn.once('authRequest', () => {
-        const { user, password } = this.options;
-        const command = user ? `userauth ${user}:${password}` : `auth ${password}`;
-        conn.send(command, undefined, undefined, timeoutMs).then(
-          (frame) => {
-            const reply = frame.headers['Reply-Text'] ?? '';
-            if (!reply.startsWith('+OK')) {
-              fail(
-                new EslAuthError(`FreeSWITCH rejected the ${user ? `user ${user}` : 'password'} (${reply})`),
-              );
-              return;
-            }
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            signal.removeEventListener('abort', onAbort);
-            resolve(conn);
-          },
-          (err: Error) => fail(err),
-        );
-      });
-    });
   }
 
   /** Re-applies subscriptions, filters, log level and myevents on a fresh connection. */

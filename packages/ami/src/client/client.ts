@@ -394,7 +394,7 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
       cause: err,
     });
     this.pending.rejectAll(reason);
-    this.log.warn({ err: err?.message }, 'AMI connection closed');
+    this.log.debug({ err: err?.message }, 'AMI connection closed');
     this.lifecycle.lost(connection, err);
   }
 
