@@ -9,4 +9,6 @@ export default defineConfig({
   target: 'node20',
   splitting: false,
   treeshake: true,
+  // The testing entry imports the main one by name, so both share one copy of every class at run time.
+  external: ['@pbxkit/esl'],
 });

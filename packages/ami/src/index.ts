@@ -4,7 +4,12 @@ export type { AmiActionOptions, AmiClientOptions } from './client/options.js';
 export type { AmiOriginateOptions } from './client/originate.js';
 export type { AmiListResult, AmiOriginateResult } from './client/pending.js';
 export { type AmiPingProbeOptions, amiPingProbe } from './client/ping-probe.js';
-export type { AmiClientEvents, AmiClientState, AmiOriginateParams } from './client/types.js';
+export type {
+  AmiClientEvents,
+  AmiClientState,
+  AmiConnectedInfo,
+  AmiOriginateParams,
+} from './client/types.js';
 export { type UpdateConfigOptions, updateConfigActions } from './client/update-config.js';
 export { applyConfigActions, ConfigActionFailure } from './config/apply-actions.js';
 export { categoryMatches, selectCategories } from './config/category-filter.js';

@@ -25,9 +25,9 @@ describe('AmiClient.connect', () => {
     const fake = await startFake();
     const client = clientFor(fake);
     const connects: unknown[] = [];
-    client.on('connect', (info) => connects.push(info));
+    client.on('connected', (info) => connects.push(info));
     await client.connect();
-    expect(client.state).toBe('ready');
+    expect(client.state).toBe('connected');
     expect(client.banner).toEqual({ raw: 'Asterisk Call Manager/11.0.0', version: '11.0.0' });
     expect(connects).toEqual([{ banner: client.banner, reconnected: false }]);
     const login = fake.actions[0];

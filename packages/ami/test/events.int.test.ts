@@ -1,7 +1,8 @@
-import { AmiConnectionError, type AmiMessage } from '@pbxkit/ami';
+import { AmiConnectionError, type AmiMessage, AmiTimeoutError } from '@pbxkit/ami';
+import { TimeoutError } from '@pbxkit/core';
 import { describe, expect, it } from 'vitest';
 import { rx } from './fixtures.js';
-import { connected, newRegistry, rejectionOf, startFake } from './helpers.js';
+import { clientFor, connected, newRegistry, rejectionOf, startFake } from './helpers.js';
 
 /** The events of a capture, as raw wire blocks (everything after the banner that starts with `Event:`). */
 function capturedEvents(name: string): string {
@@ -93,7 +94,7 @@ describe('AmiClient events', () => {
     fake.emitEvent('Newchannel', {});
     await client.action({ Action: 'Ping' });
     await rejectionOf(client.action({ Action: 'Nope' }));
-    const reconnected = new Promise((resolve) => client.once('connect', resolve));
+    const reconnected = new Promise((resolve) => client.once('connected', resolve));
     fake.dropConnections();
     await reconnected;
     const text = await registry.metrics();
@@ -116,7 +117,7 @@ describe('AmiClient.setEvents', () => {
     await client.setEvents(['call', 'user']);
     fake.emitEvent('UserEvent', { N: 'while on' });
     await client.setEvents('off');
-    const back = new Promise((resolve) => client.once('connect', resolve));
+    const back = new Promise((resolve) => client.once('connected', resolve));
     fake.dropConnections();
     await back;
     fake.emitEvent('UserEvent', { N: 'after reconnect' });
@@ -153,8 +154,8 @@ describe('AmiClient connection life', () => {
     const client = await connected(fake);
     const reconnecting: number[] = [];
     client.on('reconnecting', (info) => reconnecting.push(info.attempt));
-    const back = new Promise<{ reconnected: boolean }>((resolve) => client.once('connect', resolve));
-    const disconnected = new Promise((resolve) => client.once('disconnect', resolve));
+    const back = new Promise<{ reconnected: boolean }>((resolve) => client.once('connected', resolve));
+    const disconnected = new Promise((resolve) => client.once('disconnected', resolve));
     fake.dropConnections();
     await disconnected;
     expect(client.state).toBe('reconnecting');
@@ -169,29 +170,31 @@ describe('AmiClient connection life', () => {
   it('makes connect() during a reconnection wait for it instead of opening a second connection', async () => {
     const fake = await startFake();
     const client = await connected(fake);
-    const disconnected = new Promise((resolve) => client.once('disconnect', resolve));
+    const disconnected = new Promise((resolve) => client.once('disconnected', resolve));
     fake.dropConnections();
     await disconnected;
     await client.connect();
-    expect(client.state).toBe('ready');
+    expect(client.state).toBe('connected');
     expect(fake.actions.filter((a) => a.name === 'Login')).toHaveLength(2);
     expect(fake.sessions.size).toBe(1);
   });
 
-  it('keeps retrying while the server is away and reports each failure', async () => {
+  it('keeps retrying while the server is away and reports each failure with the next attempt', async () => {
     const fake = await startFake();
     const client = await connected(fake);
-    const errors: Error[] = [];
+    const failures: unknown[] = [];
     let refuse = 2;
     fake.on('session', (session) => {
       if (refuse-- > 0) session.destroy();
     });
-    client.on('error', (err) => errors.push(err));
-    const back = new Promise((resolve) => client.once('connect', resolve));
+    client.on('reconnecting', (info) => {
+      if (info.attempt > 1) failures.push(info.error);
+    });
+    const back = new Promise((resolve) => client.once('connected', resolve));
     fake.dropConnections();
     await back;
-    expect(errors.length).toBe(2);
-    expect(errors.every((e) => e instanceof AmiConnectionError)).toBe(true);
+    expect(failures.length).toBe(2);
+    expect(failures.every((e) => e instanceof AmiConnectionError)).toBe(true);
   });
 
   it('pings to keep alive and drops a connection whose ping goes unanswered', async () => {
@@ -200,17 +203,52 @@ describe('AmiClient connection life', () => {
     fake.onAction('Ping', (action, session) => {
       if (answer) session.respond(action, { Ping: 'Pong' });
     });
-    const client = await connected(fake, { keepaliveMs: 100 });
+    const client = await connected(fake, { keepalive: { intervalMs: 50, timeoutMs: 100 } });
     await fake.nextAction('Ping');
     answer = false;
-    const timedOut = new Promise<Error>((resolve) => client.once('error', resolve));
-    const back = new Promise((resolve) => client.once('connect', resolve));
-    const err = await timedOut;
-    expect(err.name).toBe('AmiTimeoutError');
+    const dropped = new Promise<Error | undefined>((resolve) => client.once('disconnected', resolve));
+    const err = await dropped;
+    expect(err).toBeInstanceOf(AmiTimeoutError);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err?.message).toContain('keepalive');
     answer = true;
-    await back;
-    expect(client.state).toBe('ready');
+    await new Promise((resolve) => client.once('connected', resolve));
+    expect(client.state).toBe('connected');
     expect(fake.actions.filter((a) => a.name === 'Login').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps a healthy connection whose Asterisk is busy with a slow synchronous action', async () => {
+    // Asterisk runs one session's actions one after the other: a Ping sent while a synchronous Originate
+    // rings waits behind it. Real server: ringing 8 s with keepaliveMs 2000 was dropped at ~4 s.
+    const fake = await startFake();
+    fake.onAction('Originate', async (action, session) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // the phone rings for a second
+      session.respond(action, undefined, 'Originate successfully queued');
+    });
+    const client = await connected(fake, { keepalive: { intervalMs: 100, timeoutMs: 50 } });
+    const drops: unknown[] = [];
+    client.on('disconnected', (err) => drops.push(err));
+    const answer = await client.action(
+      { Action: 'Originate', Channel: 'PJSIP/100', Application: 'Wait', Data: '1', Async: false },
+      { timeoutMs: 10_000 },
+    );
+    expect(answer.get('Message')).toBe('Originate successfully queued');
+    expect(drops).toEqual([]);
+    expect(client.state).toBe('connected');
+    await fake.nextAction('Ping'); // idle again: the keepalive still probes
+  });
+
+  it('still emits the deprecated connect and disconnect events', async () => {
+    const fake = await startFake();
+    const client = clientFor(fake);
+    const seen: string[] = [];
+    client.on('connect', (info) => seen.push(`connect ${info.reconnected}`));
+    client.on('disconnect', () => seen.push('disconnect'));
+    await client.connect();
+    const back = new Promise((resolve) => client.once('connected', resolve));
+    fake.dropConnections();
+    await back;
+    expect(seen).toEqual(['connect false', 'disconnect', 'connect true']);
   });
 
   it('logs off gracefully on close and then refuses actions', async () => {
@@ -226,7 +264,7 @@ describe('AmiClient connection life', () => {
   it('drops the connection on a protocol violation instead of buffering without bound', async () => {
     const fake = await startFake();
     const client = await connected(fake, { maxMessageBytes: 4096, reconnect: false });
-    const disconnected = new Promise<Error | undefined>((resolve) => client.once('disconnect', resolve));
+    const disconnected = new Promise<Error | undefined>((resolve) => client.once('disconnected', resolve));
     [...fake.sessions][0]?.write(`Event: Flood\r\nData: ${'x'.repeat(10_000)}`);
     const err = await disconnected;
     expect(err?.name).toBe('AmiProtocolError');

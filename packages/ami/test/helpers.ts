@@ -23,7 +23,7 @@ export function clientFor(fake: FakeAsterisk, options: Partial<AmiClientOptions>
     port: fake.port,
     username: 'admin',
     secret: 'secret',
-    keepaliveMs: 0,
+    keepalive: false,
     reconnect: { minMs: 5, maxMs: 20 },
     ...options,
   });

@@ -48,7 +48,7 @@ describe('README examples run as written', () => {
     (log) => {
       expect(log).toEqual([
         ['PJSIP/100', 'support'],
-        ['reconnected', 'ready'],
+        ['reconnected', 'connected'],
       ]);
     },
     (log) => {

@@ -19,6 +19,23 @@ export { diffFiles } from './config-store/diff.js';
 export { ConfigStoreError } from './config-store/errors.js';
 export type { ConfigFiles } from './config-store/files.js';
 export {
+  type ConnectionDriver,
+  type ConnectionEvents,
+  ConnectionLifecycle,
+  type ConnectionLifecycleOptions,
+  type ConnectionOptions,
+  type ConnectionState,
+  type ReconnectingInfo,
+} from './connection/lifecycle.js';
+export {
+  DEFAULT_KEEPALIVE,
+  type KeepaliveOptions,
+  type LivenessHooks,
+  LivenessMonitor,
+  resolveKeepalive,
+} from './connection/liveness.js';
+export { DEFAULT_RECONNECT, type ReconnectOptions, resolveReconnect } from './connection/reconnect.js';
+export {
   type DnsChange,
   DnsConfigError,
   DnsListenError,

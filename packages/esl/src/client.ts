@@ -1,22 +1,28 @@
-import { connect as netConnect } from 'node:net';
-import type { Counter, Gauge, Registry } from '@pbxkit/core';
 import {
   BoundedAsyncQueue,
   type BoundedAsyncQueueOptions,
+  type ConnectionDriver,
+  type ConnectionEvents,
+  ConnectionLifecycle,
+  type ConnectionOptions,
+  type ConnectionState,
+  DEFAULT_KEEPALIVE,
   ErrorReporter,
+  type KeepaliveOptions,
   type Logger,
   MetricsFactory,
+  resolveKeepalive,
   resolveLogger,
-  retry,
 } from '@pbxkit/core';
 import { createCommandMetrics, type EslCommandEvents, EslCommandSet } from './commands.js';
-import { EslConnection } from './connection.js';
-import { EslAccessDeniedError, EslAuthError, EslConnectionError, EslTimeoutError } from './errors.js';
+import type { EslConnection } from './connection.js';
+import { EslAuthError, EslConnectionError, EslTimeoutError } from './errors.js';
+import { openInbound } from './inbound-open.js';
 import type { EslEvent, EslEventFormat } from './protocol/event.js';
 import type { EslFrame } from './protocol/frame.js';
 
-/** Options of {@link EslClient}. */
-export interface EslClientOptions {
+/** Options of {@link EslClient}; `reconnect`, `keepalive` and `registry` are common to every pbxkit client. */
+export interface EslClientOptions extends ConnectionOptions {
   /** Default `127.0.0.1`. */
   host?: string;
   /** Default 8021. */
@@ -25,32 +31,30 @@ export interface EslClientOptions {
   password: string;
   /** `user@domain` for `userauth` instead of `auth`. */
   user?: string;
-  /** TCP connect plus authentication, in ms. Default 5 000. */
+  /** TCP connect plus authentication, in ms. Default 10 000. */
   connectTimeoutMs?: number;
   /** Default timeout of each command, in ms. Default 10 000. */
   commandTimeoutMs?: number;
   /** Default wait for a `bgapi` job's result, in ms. Default 300 000. */
   bgapiTimeoutMs?: number;
   /**
-   * Reconnection after the connection drops (not after `close()`): exponential backoff with full jitter; on
-   * success the client authenticates again and re-applies subscriptions, filters, log level and `myevents`.
-   * Default `{ minMs: 250, maxMs: 30_000, maxAttempts: Infinity }`; `false` disables it.
-   */
-  reconnect?: false | { minMs?: number; maxMs?: number; factor?: number; maxAttempts?: number };
-  /**
-   * Liveness check: every `intervalMs` an `api status` must answer within `timeoutMs`, else the connection is
-   * dropped (and, with `reconnect`, re-made). Catches half-open TCP connections. Off by default.
+   * @deprecated Use `keepalive` (the same check, on by default). Kept for now: when `keepalive` is not
+   * given, `watchdog` sets it, with its old defaults (15 000 / 5 000 ms).
    */
   watchdog?: { intervalMs?: number; timeoutMs?: number };
   /** Largest frame accepted (see {@link EslParserOptions.maxFrameBytes}). */
   maxFrameBytes?: number;
   logger?: Logger;
-  /** prom-client registry for the `pbxkit_esl_*` metrics. */
-  registry?: Registry;
 }
 
-/** Lifecycle of an {@link EslClient}. */
-export type EslClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+/** Lifecycle of an {@link EslClient}: the state every pbxkit client has. */
+export type EslClientState = ConnectionState;
+
+/** What `connected` carries. */
+export interface EslConnectedInfo {
+  /** True after a lost connection was restored. */
+  reconnected: boolean;
+}
 
 /** A `log/data` frame after `log <level>`. */
 export interface EslLogLine {
@@ -63,33 +67,21 @@ export interface EslLogLine {
   text: string;
 }
 
-/** Events of {@link EslClient}. */
-export interface EslClientEvents extends EslCommandEvents {
-  /** Every change of {@link EslClient.state}. */
-  state: (state: EslClientState, previous: EslClientState) => void;
-  /** Connected and authenticated (first time and after each reconnection). */
-  connected: () => void;
-  /** The connection dropped; pending commands and jobs were rejected with {@link EslConnectionError}. */
-  disconnected: (err: Error | undefined) => void;
-  /** A reconnection attempt failed; another follows after `delayMs`. */
-  reconnecting: (attempt: number, delayMs: number, err: unknown) => void;
-  /** Reconnection gave up (attempts exhausted or credentials refused); the client is closed. */
-  error: (err: Error) => void;
+/**
+ * Events of {@link EslClient}: the connection events every pbxkit client has (`state`, `connected`,
+ * `disconnected`, `reconnecting`, `error`, `closed`; see `ConnectionEvents`), plus FreeSWITCH's own.
+ */
+export interface EslClientEvents extends EslCommandEvents, ConnectionEvents<EslConnectedInfo> {
   /** A log line, after `log(level)`. */
   log: (line: EslLogLine) => void;
   /** `text/disconnect-notice` from FreeSWITCH. */
   disconnectNotice: (headers: Record<string, string>) => void;
 }
 
-interface ClientMetrics {
-  reconnects: Counter<string>;
-  up: Gauge<string>;
-}
-
 /**
  * Inbound event socket client: connects to FreeSWITCH (`mod_event_socket`, port 8021), authenticates, and
  * offers every command as a promise, events as listeners or an async iterator, reconnection with backoff, a
- * watchdog and metrics.
+ * keepalive and metrics (the connection shape every pbxkit client has: docs/clients.md).
  *
  * @example
  * ```ts
@@ -106,13 +98,9 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
   private readonly options: EslClientOptions;
   private readonly log_: Logger;
   private readonly errors: ErrorReporter;
-  private conn: EslConnection | undefined;
-  private currentState: EslClientState = 'idle';
-  private closing = false;
-  private readonly stopSignal = new AbortController();
-  private watchdogTimer: NodeJS.Timeout | undefined;
+  private readonly lifecycle: ConnectionLifecycle<EslConnection, EslConnectedInfo>;
+  private readonly probeTimeoutMs: number;
   private readonly queues = new Set<BoundedAsyncQueue<EslEvent>>();
-  private readonly clientMetrics: ClientMetrics;
 
   // What the client re-applies after a reconnection.
   private format: EslEventFormat = 'plain';
@@ -131,40 +119,34 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
     this.bgapiTimeoutMs = options.bgapiTimeoutMs ?? 300_000;
     this.log_ = resolveLogger(options.logger, { component: 'esl-client', host: this.host, port: this.port });
     this.errors = new ErrorReporter('esl', 'client', { logger: this.log_, registry: options.registry });
-    const factory = new MetricsFactory('esl', options.registry);
-    this.metrics = createCommandMetrics(factory);
-    this.clientMetrics = {
-      reconnects: factory.counter({ what: 'reconnects', unit: 'total', help: 'Successful reconnections' }),
-      up: factory.gauge({ what: 'connection', unit: 'up', help: '1 while connected and authenticated' }),
-    };
+    this.metrics = createCommandMetrics(new MetricsFactory('esl', options.registry));
+    const keepalive = options.keepalive ?? watchdogAsKeepalive(options.watchdog);
+    this.probeTimeoutMs = resolveKeepalive(keepalive)?.timeoutMs ?? DEFAULT_KEEPALIVE.timeoutMs;
+    this.lifecycle = new ConnectionLifecycle(this.driver(), {
+      pkg: 'esl',
+      reconnect: options.reconnect,
+      keepalive,
+      registry: options.registry,
+      logger: this.log_,
+      errors: this.errors,
+    });
   }
 
   /** Where the client is in its lifecycle. */
   get state(): EslClientState {
-    return this.currentState;
+    return this.lifecycle.state;
   }
 
   /**
-   * Connects and authenticates.
+   * Connects and authenticates. Concurrent calls share one attempt; during a reconnection it waits for it.
+   * A failed first `connect()` is final (the client stays `idle`; call it again to retry).
    * @throws {EslAuthError} wrong password (`-ERR invalid`): never retried.
    * @throws {EslAccessDeniedError} FreeSWITCH's ACL refused this address.
    * @throws {EslTimeoutError} no connection and authentication within `connectTimeoutMs`.
    * @throws {EslConnectionError} the server could not be reached or closed the connection.
    */
-  async connect(): Promise<void> {
-    if (this.currentState === 'connected') return;
-    if (this.currentState === 'closed')
-      throw new EslConnectionError('this client was closed; create a new one');
-    this.setState('connecting');
-    try {
-      this.attach(await this.open());
-    } catch (err) {
-      this.setState('idle');
-      throw err;
-    }
-    this.setState('connected');
-    this.startWatchdog();
-    this.emit('connected');
+  connect(): Promise<void> {
+    return this.lifecycle.connect();
   }
 
   /**
@@ -246,7 +228,7 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
    */
   events(options: BoundedAsyncQueueOptions = {}): AsyncIterableIterator<EslEvent> {
     const queue = new BoundedAsyncQueue<EslEvent>(options);
-    if (this.currentState === 'closed') queue.end();
+    if (this.lifecycle.state === 'closed') queue.end();
     else this.queues.add(queue);
     return queue;
   }
@@ -257,31 +239,17 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
   }
 
   /**
-   * Closes gracefully: stops reconnecting and the watchdog, says `exit`, waits for FreeSWITCH to close the
-   * socket (at most 2 s), rejects whatever still waits, and ends the event iterators.
+   * Closes gracefully: stops reconnecting and the keepalive, says `exit`, waits for FreeSWITCH to close the
+   * socket (at most 2 s), rejects whatever still waits, ends the event iterators, then emits `closed`.
    */
-  async close(): Promise<void> {
-    if (this.currentState === 'closed') return;
-    this.closing = true;
-    this.stopSignal.abort();
-    this.stopWatchdog();
-    const conn = this.conn;
-    if (conn?.open) {
-      const forced = setTimeout(() => conn.destroy(), 2000);
-      await conn.send('exit', undefined, undefined, 2000).catch(() => undefined);
-      await conn.end();
-      clearTimeout(forced);
-    }
-    this.rejectWaiters(new EslConnectionError('the client was closed'));
-    for (const queue of this.queues) queue.end();
-    this.queues.clear();
-    this.setState('closed');
+  close(): Promise<void> {
+    return this.lifecycle.close();
   }
 
   protected liveConnection(): EslConnection {
-    const conn = this.conn;
-    if (!conn?.open || this.currentState !== 'connected') {
-      throw new EslConnectionError(`not connected to FreeSWITCH (${this.currentState})`);
+    const conn = this.lifecycle.connection;
+    if (!conn?.open || this.lifecycle.state !== 'connected') {
+      throw new EslConnectionError(`not connected to FreeSWITCH (${this.lifecycle.state})`);
     }
     return conn;
   }
@@ -311,142 +279,78 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
     }
   }
 
-  private open(): Promise<EslConnection> {
-    const timeoutMs = this.options.connectTimeoutMs ?? 5000;
-    return new Promise<EslConnection>((resolve, reject) => {
-      const socket = netConnect({ host: this.host, port: this.port });
-      const conn = new EslConnection(socket, {
+  /** The event socket side of the shared connection state machine. */
+  private driver(): ConnectionDriver<EslConnection, EslConnectedInfo> {
+    return {
+      open: (reconnected, signal) => this.open(reconnected, signal),
+      info: () => ({}),
+      shutdown: async (conn) => {
+        if (!conn.open) return;
+        const forced = setTimeout(() => conn.destroy(), 2000);
+        await conn.send('exit', undefined, undefined, 2000).catch(() => undefined);
+        await conn.end();
+        clearTimeout(forced);
+      },
+      destroy: (conn, err) => conn.destroy(err),
+      isFatal: (err) => err instanceof EslAuthError,
+      busy: (conn) => conn.owesReply(),
+      probe: (conn) => {
+        conn.send('api status', undefined, undefined, this.probeTimeoutMs).catch(() => undefined);
+      },
+      silenceError: (ms) =>
+        new EslTimeoutError(`keepalive: nothing from FreeSWITCH within ${ms} ms of api status`, ms),
+      closedError: (message) => new EslConnectionError(message),
+      emit: (event, ...args) => {
+        (this.emit as (event: string, ...rest: unknown[]) => boolean)(event, ...args);
+      },
+      gaveUp: (err) => {
+        for (const queue of this.queues) queue.end(err);
+        this.queues.clear();
+        this.emitError(this.errors, 'reconnection gave up', err);
+      },
+      ended: () => {
+        this.rejectWaiters(new EslConnectionError('the client was closed'));
+        for (const queue of this.queues) queue.end();
+        this.queues.clear();
+      },
+    };
+  }
+
+  /** Opens, authenticates and (after a loss) re-applies what this client had set up. */
+  private async open(reconnected: boolean, signal: AbortSignal): Promise<EslConnection> {
+    const lifecycle = this.lifecycle;
+    const conn = await openInbound({
+      host: this.host,
+      port: this.port,
+      user: this.options.user,
+      password: this.options.password,
+      timeoutMs: this.options.connectTimeoutMs ?? 10_000,
+      connection: {
         maxFrameBytes: this.options.maxFrameBytes,
         commandTimeoutMs: this.options.commandTimeoutMs ?? 10_000,
         logger: this.log_,
-      });
-      let settled = false;
-      const fail = (err: Error): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        conn.destroy();
-        reject(err);
-      };
-      const timer = setTimeout(
-        () =>
-          fail(
-            new EslTimeoutError(
-              `no authenticated connection to ${this.host}:${this.port} within ${timeoutMs} ms`,
-              timeoutMs,
-            ),
-          ),
-        timeoutMs,
-      );
-      socket.once('error', (err) =>
-        fail(
-          new EslConnectionError(
-            `cannot connect to FreeSWITCH at ${this.host}:${this.port}: ${err.message}`,
-            { cause: err },
-          ),
-        ),
-      );
-      conn.once('rudeRejection', () => fail(new EslAccessDeniedError()));
-      conn.once('close', (err) =>
-        fail(
-          err ??
-            new EslConnectionError(
-              `FreeSWITCH at ${this.host}:${this.port} closed the connection before authentication`,
-            ),
-        ),
-      );
-      conn.once('authRequest', () => {
-        const { user, password } = this.options;
-        const command = user ? `userauth ${user}:${password}` : `auth ${password}`;
-        conn.send(command, undefined, undefined, timeoutMs).then(
-          (frame) => {
-            const reply = frame.headers['Reply-Text'] ?? '';
-            if (!reply.startsWith('+OK')) {
-              fail(
-                new EslAuthError(`FreeSWITCH rejected the ${user ? `user ${user}` : 'password'} (${reply})`),
-              );
-              return;
-            }
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            resolve(conn);
-          },
-          (err: Error) => fail(err),
-        );
-      });
+        onData: () => lifecycle.activity(),
+      },
+      signal,
     });
-  }
-
-  private attach(conn: EslConnection): void {
-    this.conn = conn;
-    this.clientMetrics.up.set(1);
+    if (reconnected) {
+      try {
+        await this.reapply(conn);
+      } catch (err) {
+        conn.destroy();
+        throw err;
+      }
+    }
     conn.on('event', (event) => this.handleEvent(event));
     conn.on('log', (frame) => this.emit('log', toLogLine(frame)));
     conn.on('disconnectNotice', (frame) => this.emit('disconnectNotice', frame.headers));
-    conn.on('close', (err) => this.onConnectionLost(conn, err));
-  }
-
-  private onConnectionLost(conn: EslConnection, err: Error | undefined): void {
-    if (conn !== this.conn) return;
-    this.clientMetrics.up.set(0);
-    this.rejectWaiters(err ?? new EslConnectionError('the event socket connection closed'));
-    if (this.closing) return;
-    this.log_.warn({ err }, 'event socket connection lost');
-    this.stopWatchdog();
-    this.emit('disconnected', err);
-    if (this.options.reconnect === false) {
-      this.setState('closed');
-      for (const queue of this.queues) queue.end();
-      return;
-    }
-    void this.reconnect();
-  }
-
-  private async reconnect(): Promise<void> {
-    this.setState('reconnecting');
-    const settings = this.options.reconnect || {};
-    try {
-      const conn = await retry(
-        async () => {
-          const fresh = await this.open();
-          try {
-            await this.reapply(fresh);
-          } catch (err) {
-            fresh.destroy();
-            throw err;
-          }
-          return fresh;
-        },
-        {
-          minMs: settings.minMs ?? 250,
-          maxMs: settings.maxMs ?? 30_000,
-          factor: settings.factor,
-          maxAttempts: settings.maxAttempts ?? Number.POSITIVE_INFINITY,
-          signal: this.stopSignal.signal,
-          shouldRetry: (err) => !(err instanceof EslAuthError),
-          onRetry: (err, attempt, delayMs) => {
-            this.log_.warn({ err, attempt, delayMs }, 'reconnection failed, retrying');
-            this.emit('reconnecting', attempt, delayMs, err);
-          },
-        },
-      );
-      if (this.closing) {
-        conn.destroy();
-        return;
+    conn.on('close', (err) => {
+      if (conn === this.lifecycle.connection) {
+        this.rejectWaiters(err ?? new EslConnectionError('the event socket connection closed'));
       }
-      this.attach(conn);
-      this.clientMetrics.reconnects.inc();
-      this.setState('connected');
-      this.startWatchdog();
-      this.log_.info('reconnected');
-      this.emit('connected');
-    } catch (err) {
-      if (this.closing) return;
-      this.setState('closed');
-      for (const queue of this.queues) queue.end(err);
-      this.emitError(this.errors, 'reconnection gave up', err as Error);
-    }
+      this.lifecycle.lost(conn, err);
+    });
+    return conn;
   }
 
   /** Re-applies subscriptions, filters, log level and myevents on a fresh connection. */
@@ -468,37 +372,12 @@ export class EslClient extends EslCommandSet<EslClientEvents> {
         this.log_.warn({ command: commands[i], reply }, 're-applying state failed');
     });
   }
+}
 
-  private startWatchdog(): void {
-    const settings = this.options.watchdog;
-    if (!settings) return;
-    const intervalMs = settings.intervalMs ?? 15_000;
-    const timeoutMs = settings.timeoutMs ?? 5_000;
-    this.stopWatchdog();
-    this.watchdogTimer = setInterval(() => {
-      const conn = this.conn;
-      if (!conn?.open) return;
-      conn.send('api status', undefined, undefined, timeoutMs).catch((err: unknown) => {
-        if (err instanceof EslTimeoutError && conn === this.conn) {
-          this.log_.warn({ timeoutMs }, 'watchdog: FreeSWITCH did not answer, dropping the connection');
-          conn.destroy(new EslConnectionError(`watchdog: no answer to api status within ${timeoutMs} ms`));
-        }
-      });
-    }, intervalMs);
-    this.watchdogTimer.unref();
-  }
-
-  private stopWatchdog(): void {
-    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
-    this.watchdogTimer = undefined;
-  }
-
-  private setState(state: EslClientState): void {
-    const previous = this.currentState;
-    if (previous === state) return;
-    this.currentState = state;
-    this.emit('state', state, previous);
-  }
+/** The deprecated `watchdog` option as `keepalive`, with its old defaults. */
+function watchdogAsKeepalive(watchdog: EslClientOptions['watchdog']): KeepaliveOptions | undefined {
+  if (!watchdog) return undefined;
+  return { intervalMs: watchdog.intervalMs ?? 15_000, timeoutMs: watchdog.timeoutMs ?? 5_000 };
 }
 
 function toLogLine(frame: EslFrame): EslLogLine {

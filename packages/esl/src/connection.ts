@@ -41,6 +41,8 @@ export interface EslConnectionOptions {
   /** Default timeout of a command awaiting its reply. */
   commandTimeoutMs: number;
   logger: Logger;
+  /** Called for every chunk received (a keepalive counts them): keep it to a flag write. */
+  onData?: () => void;
 }
 
 /**
@@ -86,6 +88,17 @@ export class EslConnection extends TypedEmitter<EslConnectionEvents> {
   /** Commands written and not yet answered. */
   get inFlight(): number {
     return this.pending.length - this.head;
+  }
+
+  /**
+   * True while a command still waits for its reply and has not timed out: FreeSWITCH is working on it (it
+   * answers one connection's commands in order), so a liveness probe sent now would only queue behind it.
+   */
+  owesReply(): boolean {
+    for (let i = this.head; i < this.pending.length; i++) {
+      if (!(this.pending[i] as PendingReply).abandoned) return true;
+    }
+    return false;
   }
 
   /**
@@ -170,6 +183,7 @@ export class EslConnection extends TypedEmitter<EslConnectionEvents> {
   }
 
   private onData(chunk: Buffer): void {
+    this.options.onData?.();
     let frames: EslFrame[];
     try {
       frames = this.parser.feed(chunk);

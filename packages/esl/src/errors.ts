@@ -1,4 +1,4 @@
-import { PbxkitError } from '@pbxkit/core';
+import { PbxkitError, TimeoutError } from '@pbxkit/core';
 
 /** Bytes from FreeSWITCH that break the framing: oversized frame, bad Content-Length. The connection closes. */
 export class EslProtocolError extends PbxkitError {
@@ -38,12 +38,13 @@ export class EslConnectionError extends PbxkitError {
   }
 }
 
-/** A command, job or connection attempt did not complete within its timeout. */
-export class EslTimeoutError extends PbxkitError {
-  constructor(
-    message: string,
-    readonly timeoutMs: number,
-  ) {
-    super('ESL_TIMEOUT', message);
+/**
+ * A command, job or connection attempt did not complete within its timeout, or the keepalive found the
+ * connection silent. A core `TimeoutError` (as `AmiTimeoutError` is): `err instanceof TimeoutError` catches
+ * both; `timeoutMs` is the limit.
+ */
+export class EslTimeoutError extends TimeoutError {
+  constructor(message: string, timeoutMs: number) {
+    super(message, timeoutMs, 'ESL_TIMEOUT');
   }
 }

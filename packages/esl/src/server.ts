@@ -110,7 +110,10 @@ export class EslSession extends EslCommandSet<EslSessionEvents> {
     return frame.headers['Reply-Text'] ?? '';
   }
 
-  /** Closes the socket (the call hangs up unless `resume` was sent). */
+  /**
+   * Closes the socket (the call hangs up unless `resume` was sent). The server does it when the handler
+   * returns; call it yourself for sessions taken from the `session` event.
+   */
   async close(): Promise<void> {
     if (this.connection.open) await this.connection.end();
   }
@@ -132,7 +135,10 @@ export class EslSession extends EslCommandSet<EslSessionEvents> {
 
 /**
  * Outbound event socket server: FreeSWITCH's dialplan `socket` application connects to it for each call,
- * and the handler drives the call.
+ * and the handler drives the call. When the handler returns (or throws), the server closes that call's
+ * socket: after `linger`, FreeSWITCH keeps the socket and the channel until the client closes it, so await
+ * the events you need (CHANNEL_HANGUP_COMPLETE, say) before returning. Without a handler, listen to
+ * `session` and call `session.close()` yourself.
  *
  * @example
  * ```ts
@@ -170,8 +176,10 @@ export class EslServer extends TypedEmitter<EslServerEvents> {
           .catch((err: unknown) => {
             const context = { msg: 'outbound session handler failed', uuid: session.uuid };
             this.emitError(this.errors, context, err as Error);
-            void session.close();
-          });
+          })
+          // The handler owns the call: once it returns, the socket closes. FreeSWITCH would otherwise keep a
+          // lingering socket (`Linger-Time: -1`) and its channel until this process exits.
+          .finally(() => session.close());
       });
     }
   }

@@ -104,6 +104,6 @@ describe('EslClient against the captured bytes of FreeSWITCH 1.10.12', () => {
     await client.exit();
     expect((await notice)['Content-Type']).toBe('text/disconnect-notice');
     await disconnected;
-    expect(client.state).toBe('closed');
+    expect(client.state).toBe('idle'); // the replay runs without reconnection
   });
 });

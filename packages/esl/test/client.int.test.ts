@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { Registry } from '@pbxkit/core';
+import { Registry, TimeoutError } from '@pbxkit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   EslAccessDeniedError,
@@ -213,17 +213,39 @@ describe('EslClient against FakeFreeSwitch over loopback TCP', () => {
     expect(await next).toBe('next\n');
   });
 
-  it('the watchdog drops a connection whose FreeSWITCH stopped answering, and reconnects', async () => {
+  it('the keepalive drops a connection whose FreeSWITCH stopped answering, and reconnects', async () => {
     let hang = false;
     fake.onApi('status', () => (hang ? new Promise<string>(() => {}) : 'UP\n'));
-    const c = client({ watchdog: { intervalMs: 10, timeoutMs: 30 }, reconnect: { minMs: 1, maxMs: 5 } });
+    const c = client({ keepalive: { intervalMs: 10, timeoutMs: 30 }, reconnect: { minMs: 1, maxMs: 5 } });
     await c.connect();
     hang = true;
     const [err] = await once(c, 'disconnected');
     hang = false;
-    expect(err?.message).toContain('watchdog');
+    expect(err).toBeInstanceOf(EslTimeoutError);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err?.message).toContain('keepalive');
     await once(c, 'connected');
     expect(c.state).toBe('connected');
+  });
+
+  it('the keepalive leaves alone a healthy connection whose FreeSWITCH is busy with a slow command', async () => {
+    // FreeSWITCH answers one connection's commands in order: a probe sent during `api msleep` would wait
+    // behind it. Real server: `api msleep 6000` with a 2000/1000 ms watchdog was dropped at ~3 s.
+    const c = client({ keepalive: { intervalMs: 100, timeoutMs: 50 }, reconnect: { minMs: 1, maxMs: 5 } });
+    await c.connect();
+    const drops: unknown[] = [];
+    c.on('disconnected', (err) => drops.push(err));
+    expect(await c.api('msleep 1000')).toBe('+OK');
+    expect(drops).toEqual([]);
+    expect(c.state).toBe('connected');
+    // And once idle again, the probe still runs.
+    await fake.waitForCommand('api status');
+  });
+
+  it('the deprecated watchdog option still sets the keepalive', async () => {
+    const c = client({ watchdog: { intervalMs: 10, timeoutMs: 1000 } });
+    await c.connect();
+    await fake.waitForCommand('api status');
   });
 
   it('a frame over maxFrameBytes is a typed protocol error that closes the connection', async () => {
@@ -235,7 +257,8 @@ describe('EslClient against FakeFreeSwitch over loopback TCP', () => {
     expect(err).toBeInstanceOf(EslProtocolError);
     expect(err.code).toBe('ESL_FRAME_TOO_LARGE');
     await disconnected;
-    expect(c.state).toBe('closed');
+    // Without reconnection a lost connection leaves the client idle: connect() may be called again.
+    expect(c.state).toBe('idle');
   });
 
   it('refuses commands with line breaks before anything is sent (no command smuggling)', async () => {

@@ -101,6 +101,56 @@ describe('EslServer (outbound mode)', () => {
     ]);
   });
 
+  it('closes a lingering call when its handler returns, as FreeSWITCH keeps the socket and the channel until then', async () => {
+    // Real FreeSWITCH 1.10.12: after `linger` without seconds (Linger-Time: -1) the b-leg stayed in
+    // `show channels` and the session stayed open until the client closed the socket.
+    const fake = await FakeFreeSwitch.start();
+    cleanup.push(() => fake.stop());
+    const notices: Array<Record<string, string>> = [];
+    const ended: Array<Promise<void>> = [];
+    const { server, port } = await serve(async (call) => {
+      ended.push(call.ended);
+      call.on('disconnectNotice', (headers) => notices.push(headers));
+      await call.myevents();
+      await call.linger();
+      await call.execute('answer');
+      const complete = new Promise<EslEvent>((resolve) => call.onEvent('CHANNEL_HANGUP_COMPLETE', resolve));
+      await call.hangup();
+      await complete;
+    });
+    const call = await fake.callOutbound({ port });
+    await call.closed;
+    await Promise.all(ended);
+    expect(notices[0]?.['Linger-Time']).toBe('-1');
+    expect(server.activeSessions).toBe(0);
+    expect(fake.channels.has(call.uuid)).toBe(false);
+  });
+
+  it('FakeFreeSwitch keeps a lingering socket and its channel after the hang-up, until the client closes it', async () => {
+    const fake = await FakeFreeSwitch.start();
+    cleanup.push(() => fake.stop());
+    const server = new EslServer({ port: 0 });
+    const { port } = await server.listen();
+    cleanup.push(() => server.close(100));
+    const sessions = new Promise<EslSession>((resolve) => server.once('session', resolve));
+    const call = await fake.callOutbound({ port });
+    const session = await sessions;
+    await session.myevents();
+    await session.linger();
+    const complete = new Promise<EslEvent>((resolve) => session.onEvent('CHANNEL_HANGUP_COMPLETE', resolve));
+    await session.hangup();
+    await complete;
+    // Replies come in order after the events written before them: the socket is still usable.
+    expect(await session.api('uptime')).toMatch(/^\d+\n$/);
+    expect(call.peer.isOpen).toBe(true);
+    expect(fake.channels.has(call.uuid)).toBe(true);
+    expect(server.activeSessions).toBe(1);
+    await session.close();
+    await Promise.all([call.closed, session.ended]);
+    expect(fake.channels.has(call.uuid)).toBe(false);
+    expect(server.activeSessions).toBe(0);
+  });
+
   it('a handler error closes that call and is reported; the server keeps serving', async () => {
     const fake = await FakeFreeSwitch.start();
     cleanup.push(() => fake.stop());

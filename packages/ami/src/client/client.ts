@@ -1,8 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { Backoff, ErrorReporter, type Logger, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
+import {
+  type ConnectionDriver,
+  ConnectionLifecycle,
+  DEFAULT_KEEPALIVE,
+  ErrorReporter,
+  type KeepaliveOptions,
+  type Logger,
+  resolveKeepalive,
+  resolveLogger,
+  TypedEmitter,
+} from '@pbxkit/core';
 import type { ConfFile } from '../config/conf-file.js';
 import type { ConfigAction, ConfigUpdate } from '../config/update-actions.js';
-import { AmiActionError, AmiConnectionError, AmiInvalidActionError, AmiTimeoutError } from '../errors.js';
+import {
+  AmiActionError,
+  AmiAuthError,
+  AmiConnectionError,
+  AmiInvalidActionError,
+  AmiTimeoutError,
+} from '../errors.js';
 import { commandOutput } from '../protocol/command-output.js';
 import type { AmiEventName } from '../protocol/event-names.js';
 import type { AmiMessage } from '../protocol/message.js';
@@ -23,7 +39,7 @@ import {
   type PendingKind,
 } from './pending.js';
 import { openSocket } from './transport.js';
-import type { AmiClientEvents, AmiClientState, AmiOriginateParams } from './types.js';
+import type { AmiClientEvents, AmiClientState, AmiConnectedInfo, AmiOriginateParams } from './types.js';
 import { type UpdateConfigOptions, updateConfigActions } from './update-config.js';
 
 /**
@@ -54,15 +70,13 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   private readonly metrics: AmiMetrics;
   private readonly pending: PendingActions;
   private readonly hub = new EventHub();
-  private readonly backoff: Backoff | undefined;
+  private readonly lifecycle: ConnectionLifecycle<AmiConnection, AmiConnectedInfo>;
+  private readonly probeTimeoutMs: number;
+  // The connection being logged in or in use (the lifecycle knows it only once logged in).
   private connection: AmiConnection | undefined;
-  private currentState: AmiClientState = 'idle';
   private connectionSeq = 0;
   private actionSeq = 0;
   private lastBanner: AmiBanner | undefined;
-  private connecting: Promise<void> | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
-  private stopReconnecting: AbortController | undefined;
 
   constructor(options: AmiClientOptions) {
     super();
@@ -72,13 +86,21 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     this.errors = new ErrorReporter('ami', 'client', { logger: this.log, registry: options.registry });
     this.metrics = new AmiMetrics(options);
     this.pending = new PendingActions((action, result) => this.settled(action, result));
-    const reconnect = options.reconnect ?? true;
-    this.backoff = reconnect === false ? undefined : new Backoff(reconnect === true ? {} : reconnect);
+    const keepalive = options.keepalive ?? keepaliveMsAsKeepalive(options.keepaliveMs);
+    this.probeTimeoutMs = resolveKeepalive(keepalive)?.timeoutMs ?? DEFAULT_KEEPALIVE.timeoutMs;
+    this.lifecycle = new ConnectionLifecycle(this.driver(), {
+      pkg: 'ami',
+      reconnect: options.reconnect,
+      keepalive,
+      registry: options.registry,
+      logger: this.log,
+      errors: this.errors,
+    });
   }
 
-  /** Where the client is: `ready` means logged in and accepting actions. */
+  /** Where the client is: `connected` means logged in and accepting actions. */
   get state(): AmiClientState {
-    return this.currentState;
+    return this.lifecycle.state;
   }
 
   /** The banner of the current (or last) connection. */
@@ -94,41 +116,11 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
   /**
    * Opens the connection, reads the banner and logs in. Rejects with `AmiAuthError` as soon as Asterisk
    * refuses the login, `AmiConnectionError` when it cannot connect, `AmiTimeoutError` when it takes too long.
-   * Reconnection applies only to a connection that was once established; a failed `connect()` is final.
+   * Concurrent calls share one attempt; during a reconnection it waits for it. Reconnection applies only to a
+   * connection that was once established; a failed `connect()` is final (the client stays `idle`).
    */
   connect(): Promise<void> {
-    if (this.currentState === 'ready') return Promise.resolve();
-    if (this.connecting) return this.connecting;
-    if (this.currentState === 'reconnecting') return this.nextReconnection();
-    this.stopReconnecting = new AbortController();
-    this.currentState = 'connecting';
-    this.connecting = this.establish(false).then(
-      () => {
-        this.connecting = undefined;
-      },
-      (err: unknown) => {
-        this.connecting = undefined;
-        if (!this.isClosed()) this.currentState = 'idle';
-        throw err;
-      },
-    );
-    return this.connecting;
-  }
-
-  // While reconnecting, connect() waits for that reconnection instead of opening a second connection.
-  private nextReconnection(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onConnect = (): void => {
-        this.off('closed', onClosed);
-        resolve();
-      };
-      const onClosed = (): void => {
-        this.off('connect', onConnect);
-        reject(new AmiConnectionError('client closed while reconnecting'));
-      };
-      this.once('connect', onConnect);
-      this.once('closed', onClosed);
-    });
+    return this.lifecycle.connect();
   }
 
   /**
@@ -267,38 +259,15 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
 
   /**
    * Logs off (waiting briefly for `Goodbye`), closes the socket, stops reconnecting, rejects pending actions
-   * with `AmiConnectionError` and ends event streams. Safe to call more than once.
+   * with `AmiConnectionError`, ends event streams, then emits `closed`. Safe to call more than once.
    */
-  async close(): Promise<void> {
-    if (this.currentState === 'closed') return;
-    const wasReady = this.currentState === 'ready';
-    this.currentState = 'closed';
-    this.stopReconnecting?.abort();
-    this.stopKeepalive();
-    const connection = this.connection;
-    if (connection && !connection.closed) {
-      const gone = new Promise<void>((resolve) => this.once('disconnect', () => resolve()));
-      if (wasReady) {
-        await this.send({ Action: 'Logoff' }, 'single', 2_000, true).catch(() => undefined);
-      }
-      connection.end();
-      const timer = setTimeout(() => connection.destroy(), 2_000);
-      await gone;
-      clearTimeout(timer);
-    }
-    this.pending.rejectAll(new AmiConnectionError('client closed'));
-    this.hub.endStreams();
-    this.emit('closed');
+  close(): Promise<void> {
+    return this.lifecycle.close();
   }
 
   private eventMaskChanged(mask: string): void {
     this.eventMask = mask;
     if (!maskHasCallEvents(mask)) this.pending.releaseOriginates();
-  }
-
-  // A method, not an inline comparison: the state changes across awaits, which narrowing cannot see.
-  private isClosed(): boolean {
-    return this.currentState === 'closed';
   }
 
   private get actionTimeoutMs(): number {
@@ -316,9 +285,9 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     internal = false,
   ): Promise<T> {
     const connection = this.connection;
-    if (!connection || connection.closed || (!internal && this.currentState !== 'ready')) {
+    if (!connection || connection.closed || (!internal && this.lifecycle.state !== 'connected')) {
       return Promise.reject(
-        new AmiConnectionError(`cannot send ${fields.Action}: client is ${this.currentState}`),
+        new AmiConnectionError(`cannot send ${fields.Action}: client is ${this.lifecycle.state}`),
       );
     }
     let id = this.nextActionId();
@@ -344,11 +313,12 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     this.metrics.action(action.action, result, (performance.now() - action.startedAt) / 1000);
   }
 
-  private async establish(reconnected: boolean): Promise<void> {
+  /** Opens the socket, reads the banner and logs in (with the event mask last chosen). */
+  private async open(signal: AbortSignal): Promise<AmiConnection> {
     const { host, port = 5038, tls } = this.options;
     const connectTimeoutMs = this.options.connectTimeoutMs ?? 10_000;
     const socket = await openSocket({ host, port, tls, timeoutMs: connectTimeoutMs });
-    if (this.isClosed()) {
+    if (signal.aborted) {
       socket.destroy();
       throw new AmiConnectionError('client closed while connecting');
     }
@@ -363,12 +333,14 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
       connectionLost = reject;
     });
     lost.catch(() => undefined);
+    const lifecycle = this.lifecycle;
     const connection = new AmiConnection(
       socket,
       { maxMessageBytes: this.options.maxMessageBytes },
       {
         banner: (b) => bannerArrived(b),
         message: (m) => this.dispatch(m),
+        data: () => lifecycle.activity(),
         closed: (err) => {
           connectionLost(err ?? new AmiConnectionError(`${host}:${port} closed the connection`));
           this.onClosed(connection, err);
@@ -376,32 +348,34 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
       },
     );
     this.connection = connection;
-    try {
-      const timer = setTimeout(
-        () =>
-          connection.destroy(
-            new AmiTimeoutError(
-              `no AMI banner from ${host}:${port} in ${connectTimeoutMs} ms`,
-              connectTimeoutMs,
-            ),
+    const onAbort = (): void => connection.destroy(new AmiConnectionError('client closed while connecting'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(
+      () =>
+        connection.destroy(
+          new AmiTimeoutError(
+            `no AMI banner from ${host}:${port} in ${connectTimeoutMs} ms`,
+            connectTimeoutMs,
           ),
-        connectTimeoutMs,
-      );
+        ),
+      connectTimeoutMs,
+    );
+    try {
       try {
         this.lastBanner = await Promise.race([banner, lost]);
       } finally {
         clearTimeout(timer);
       }
       await Promise.race([this.login(), lost]);
-      if (this.isClosed()) throw new AmiConnectionError('client closed while connecting');
+      if (signal.aborted) throw new AmiConnectionError('client closed while connecting');
     } catch (err) {
       connection.destroy(err as Error);
       throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
-    this.currentState = 'ready';
-    this.startKeepalive();
-    this.log.info({ host, port, version: this.lastBanner.version, reconnected }, 'AMI connected');
-    this.emit('connect', { banner: this.lastBanner, reconnected });
+    this.log.info({ host, port, version: this.lastBanner.version }, 'AMI logged in');
+    return connection;
   }
 
   private login(): Promise<void> {
@@ -435,58 +409,57 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
 
   private onClosed(connection: AmiConnection, err: Error | undefined): void {
     if (this.connection !== connection) return;
-    this.stopKeepalive();
     const reason = new AmiConnectionError(`AMI connection lost${err ? `: ${err.message}` : ''}`, {
       cause: err,
     });
     this.pending.rejectAll(reason);
-    const wasReady = this.currentState === 'ready';
-    this.log.warn({ err: err?.message }, 'AMI connection closed');
-    this.emit('disconnect', err);
-    if (wasReady && this.backoff) {
-      this.currentState = 'reconnecting';
-      void this.reconnectLoop();
-    } else if (wasReady) {
-      this.currentState = 'idle';
-    }
+    this.log.debug({ err: err?.message }, 'AMI connection closed');
+    this.lifecycle.lost(connection, err);
   }
 
-  private async reconnectLoop(): Promise<void> {
-    const backoff = this.backoff as Backoff;
-    const signal = this.stopReconnecting?.signal;
-    backoff.reset();
-    while (this.currentState === 'reconnecting') {
-      const delayMs = backoff.next();
-      this.emit('reconnecting', { attempt: backoff.attempt, delayMs });
-      try {
-        await sleep(delayMs, signal);
-        if (this.currentState !== 'reconnecting') return;
-        await this.establish(true);
-        this.metrics.reconnected();
-        return;
-      } catch (err) {
-        if (signal?.aborted) return;
-        this.emitError(this.errors, { msg: 'AMI reconnection failed', level: 'warn' }, err as Error);
-      }
-    }
+  /** The AMI side of the shared connection state machine. */
+  private driver(): ConnectionDriver<AmiConnection, AmiConnectedInfo> {
+    return {
+      open: (_reconnected, signal) => this.open(signal),
+      info: () => ({ banner: this.lastBanner as AmiBanner }),
+      shutdown: async (connection) => {
+        const gone = new Promise<void>((resolve) => {
+          if (connection.closed) resolve();
+          else connection.onceClosed(resolve);
+        });
+        await this.send({ Action: 'Logoff' }, 'single', 2_000, true).catch(() => undefined);
+        connection.end();
+        const timer = setTimeout(() => connection.destroy(), 2_000);
+        await gone;
+        clearTimeout(timer);
+      },
+      destroy: (connection, err) => connection.destroy(err),
+      isFatal: (err) => err instanceof AmiAuthError,
+      busy: () => this.pending.awaitingAnswer(),
+      probe: () => {
+        this.send({ Action: 'Ping' }, 'single', this.probeTimeoutMs, true).catch(() => undefined);
+      },
+      silenceError: (ms) =>
+        new AmiTimeoutError(`keepalive: nothing from Asterisk within ${ms} ms of a Ping`, ms),
+      closedError: (message) => new AmiConnectionError(message),
+      emit: (event, ...args) => {
+        const emit = this.emit as (event: string, ...rest: unknown[]) => boolean;
+        emit.call(this, event, ...args);
+        // The names of earlier releases, kept as deprecated aliases.
+        if (event === 'connected') emit.call(this, 'connect', ...args);
+        else if (event === 'disconnected') emit.call(this, 'disconnect', ...args);
+      },
+      gaveUp: (err) => this.emitError(this.errors, 'AMI reconnection gave up', err),
+      ended: () => {
+        this.pending.rejectAll(new AmiConnectionError('client closed'));
+        this.hub.endStreams();
+      },
+    };
   }
+}
 
-  private startKeepalive(): void {
-    const every = this.options.keepaliveMs ?? 30_000;
-    if (!(every > 0)) return;
-    this.keepaliveTimer = setInterval(() => {
-      this.action({ Action: 'Ping' }, { timeoutMs: every }).catch((err: Error) => {
-        if (err instanceof AmiTimeoutError) {
-          this.emitError(this.errors, { msg: 'AMI ping timed out: reconnecting', level: 'warn' }, err);
-          this.connection?.destroy(err);
-        }
-      });
-    }, every);
-    this.keepaliveTimer.unref?.();
-  }
-
-  private stopKeepalive(): void {
-    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
-    this.keepaliveTimer = undefined;
-  }
+/** The deprecated `keepaliveMs` option as `keepalive` (0: off; the probe had the interval as its timeout). */
+function keepaliveMsAsKeepalive(keepaliveMs: number | undefined): KeepaliveOptions | boolean | undefined {
+  if (keepaliveMs === undefined) return undefined;
+  return keepaliveMs > 0 ? { intervalMs: keepaliveMs, timeoutMs: keepaliveMs } : false;
 }

@@ -7,13 +7,15 @@ import { type AmiBanner, AmiParser, type AmiParserOptions } from '../protocol/pa
 export interface ConnectionHandlers {
   banner(banner: AmiBanner): void;
   message(message: AmiMessage): void;
+  /** Bytes arrived (called per chunk, before parsing; a keepalive counts them). */
+  data?(): void;
   /** The socket is gone; `err` says why when it was not a clean close. Called once. */
   closed(err: Error | undefined): void;
 }
 
 /**
- * One socket and its parser: turns bytes into messages and batches writes. Writes issued in the same tick
- * leave in one `socket.write`, so a burst of actions costs one system call instead of one each.
+ * One socket and its parser: turns bytes into messages and batches writes: the first write of a tick leaves
+ * at once, the rest of that tick's writes in one `socket.write` at its end.
  */
 export class AmiConnection {
   private readonly parser: AmiParser;
@@ -22,6 +24,7 @@ export class AmiConnection {
   private bannerSeen = false;
   private failure: Error | undefined;
   private isClosed = false;
+  private closeWaiters: Array<() => void> = [];
 
   constructor(
     private readonly socket: Socket,
@@ -36,6 +39,7 @@ export class AmiConnection {
     socket.on('close', () => {
       this.isClosed = true;
       this.handlers.closed(this.failure);
+      for (const waiter of this.closeWaiters.splice(0)) waiter();
     });
   }
 
@@ -44,14 +48,26 @@ export class AmiConnection {
     return this.isClosed;
   }
 
-  /** Queues `data` for the socket; it is written at the end of the current tick. */
+  /** Calls `fn` once the socket has closed (at once if it already has). */
+  onceClosed(fn: () => void): void {
+    if (this.isClosed) fn();
+    else this.closeWaiters.push(fn);
+  }
+
+  /**
+   * Writes `data`. The first write of a tick goes to the socket at once (a lone action, the sequential case,
+   * waits for nothing); later writes of the same tick are joined and leave in one `socket.write` at the end
+   * of the tick, so a burst of actions costs two system calls instead of one each.
+   */
   write(data: string): void {
     if (this.isClosed) return;
-    this.pending += data;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(this.flush);
+    if (this.flushScheduled) {
+      this.pending += data;
+      return;
     }
+    this.flushScheduled = true;
+    process.nextTick(this.flush);
+    this.socket.write(data);
   }
 
   /** Flushes queued writes, then half-closes the socket; the peer's close follows. */
@@ -75,6 +91,7 @@ export class AmiConnection {
   };
 
   private onData(chunk: Buffer): void {
+    this.handlers.data?.();
     let messages: AmiMessage[];
     try {
       messages = this.parser.feed(chunk);

@@ -17,7 +17,7 @@ const actionLabels = (key: string) => {
  * - `pbxkit_ami_actions_total{action,result}`: actions answered (`success`, `error`, `timeout`, `disconnected`)
  * - `pbxkit_ami_action_duration_seconds{action}`: time from write to answer
  * - `pbxkit_ami_events_total{event}`: events received, by name
- * - `pbxkit_ami_reconnects_total`: successful reconnections
+ * - `pbxkit_ami_reconnects_total`, `pbxkit_ami_connection_up`: kept by core's `ConnectionLifecycle`
  *
  * Counts reach prom-client when the registry is read (see `batchedCounter`), so counting an event or an
  * action costs one map update.
@@ -26,7 +26,6 @@ export class AmiMetrics {
   private readonly actions;
   private readonly duration;
   private readonly events;
-  private readonly reconnects;
   private readonly countEvent: Count;
   private readonly countAction: Count;
   private readonly durationChildren = new Map<string, Observe>();
@@ -53,11 +52,6 @@ export class AmiMetrics {
     });
     this.countEvent = batchedCounter(this.events);
     this.countAction = batchedCounter(this.actions);
-    this.reconnects = factory.counter({
-      what: 'reconnects',
-      unit: 'total',
-      help: 'Successful AMI reconnections after a lost connection',
-    });
   }
 
   action(action: string, result: string, seconds: number): void {
@@ -72,9 +66,5 @@ export class AmiMetrics {
 
   event(name: string): void {
     this.countEvent(name, eventLabels);
-  }
-
-  reconnected(): void {
-    this.reconnects.inc();
   }
 }

@@ -1,8 +1,8 @@
-import type { ConnectionOptions } from 'node:tls';
-import type { BackoffOptions, Logger, MetricsOptions } from '@pbxkit/core';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ConnectionOptions, Logger } from '@pbxkit/core';
 
-/** Options of `AmiClient`. */
-export interface AmiClientOptions extends MetricsOptions {
+/** Options of `AmiClient`; `reconnect`, `keepalive` and `registry` are common to every pbxkit client. */
+export interface AmiClientOptions extends ConnectionOptions {
   /** Asterisk host name or address. */
   host: string;
   /** AMI port. Default 5038 (5039 is the usual TLS port). */
@@ -22,17 +22,15 @@ export interface AmiClientOptions extends MetricsOptions {
    */
   events?: 'on' | 'off' | readonly string[];
   /** TLS (Asterisk `tlsenable=yes`): `true`, or Node TLS options such as `ca` and `servername`. */
-  tls?: boolean | ConnectionOptions;
+  tls?: boolean | TlsConnectionOptions;
   /** Time allowed to open the socket and receive the banner, in ms. Default 10 000. */
   connectTimeoutMs?: number;
   /** Default time an action may take before it rejects with `AmiTimeoutError`, in ms. Default 10 000. */
   actionTimeoutMs?: number;
   /**
-   * Reconnect after a lost connection (not after `close()`): `true` (default) with core's backoff defaults,
-   * `false`, or backoff options. Each successful reconnection logs in again.
+   * @deprecated Use `keepalive` (`{ intervalMs, timeoutMs }` or `false`). Kept for now: when `keepalive` is
+   * not given, `keepaliveMs: n` means `{ intervalMs: n, timeoutMs: n }` and `0` means `false`.
    */
-  reconnect?: boolean | BackoffOptions;
-  /** Send `Ping` this often, in ms, to detect a dead peer; a ping that times out drops the connection. Default 30 000; 0 disables. */
   keepaliveMs?: number;
   /** Largest message accepted from Asterisk, in bytes. Default 8 MiB. */
   maxMessageBytes?: number;

@@ -76,6 +76,18 @@ export class PendingActions {
   }
 
   /**
+   * True while an action still waits for Asterisk's answer (a response, or the rest of its list) and has not
+   * timed out. Asterisk runs one session's actions one after the other, so a keepalive `Ping` sent now would
+   * queue behind it. An async `Originate` whose response came is not waiting on the session any more.
+   */
+  awaitingAnswer(): boolean {
+    for (const pending of this.byId.values()) {
+      if (pending.kind !== 'originate' || !pending.response) return true;
+    }
+    return false;
+  }
+
+  /**
    * Registers an action and returns the promise of its outcome. Its deadline starts now; past it the action
    * is forgotten (a late answer is then treated as unsolicited) and the promise rejects with
    * {@link AmiTimeoutError}.

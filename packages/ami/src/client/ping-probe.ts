@@ -29,7 +29,7 @@ export function amiPingProbe(client: AmiClient, options: AmiPingProbeOptions = {
     try {
       // A closed client stays closed: whoever closed it is shutting down.
       if (client.state === 'closed') throw new AmiConnectionError('the AMI client is closed');
-      if (client.state !== 'ready') await client.connect();
+      if (client.state !== 'connected') await client.connect();
       const pong = await client.action({ Action: 'Ping' }, { timeoutMs: options.timeoutMs });
       return { ok: true, detail: pong.get('Ping') ?? pong.get('Response') ?? 'Success' };
     } catch (err) {

@@ -1,23 +1,29 @@
+import type { ConnectionEvents, ConnectionState } from '@pbxkit/core';
 import type { AmiMessage } from '../protocol/message.js';
 import type { AmiBanner } from '../protocol/parser.js';
 
-/** Where the client is in its life. */
-export type AmiClientState = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
+/** Where the client is in its life: the state every pbxkit client has (`connected` was `ready`). */
+export type AmiClientState = ConnectionState;
 
-/** Events of `AmiClient`. */
-export interface AmiClientEvents {
+/** What `connected` carries. */
+export interface AmiConnectedInfo {
+  /** The banner of this connection (`Asterisk Call Manager/11.0.0`). */
+  banner: AmiBanner;
+  /** True after a lost connection was restored. */
+  reconnected: boolean;
+}
+
+/**
+ * Events of `AmiClient`: the connection events every pbxkit client has (`state`, `connected`,
+ * `disconnected`, `reconnecting`, `error`, `closed`; see `ConnectionEvents` in `@pbxkit/core`), plus `event`.
+ */
+export interface AmiClientEvents extends ConnectionEvents<AmiConnectedInfo> {
   /** Every event Asterisk broadcasts (list items returned by `actionList` excepted). */
   event: (event: AmiMessage) => void;
-  /** Logged in; `reconnected` is true after a lost connection was restored. */
-  connect: (info: { banner: AmiBanner; reconnected: boolean }) => void;
-  /** The connection was lost or closed; pending actions were rejected with `AmiConnectionError`. */
+  /** @deprecated Use `connected` (emitted with it, same argument). */
+  connect: (info: AmiConnectedInfo) => void;
+  /** @deprecated Use `disconnected` (emitted with it, same argument). */
   disconnect: (err: Error | undefined) => void;
-  /** A reconnection attempt is scheduled in `delayMs`. */
-  reconnecting: (info: { attempt: number; delayMs: number }) => void;
-  /** A failure with no caller to reject: a reconnection attempt, a keepalive, a protocol error. */
-  error: (err: Error) => void;
-  /** `close()` finished: the client will not reconnect. */
-  closed: () => void;
 }
 
 /** Parameters of {@link AmiClient.originate}, the fields of the `Originate` action. */

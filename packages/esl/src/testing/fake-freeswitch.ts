@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import type { EslFrame } from '../protocol/frame.js';
-import type { HeaderList } from '../protocol/serialize.js';
-import { encodeHeaderValue } from '../protocol/url-codec.js';
+import { type EslFrame, encodeHeaderValue, type HeaderList } from '@pbxkit/esl';
 import { channelHeaders, type FakeCallOptions, standardEventHeaders, statusText } from './channel-data.js';
 import { FakePeer, type FakePeerHost } from './fake-peer.js';
 
@@ -308,17 +306,23 @@ export class FakeFreeSwitch implements FakePeerHost {
     if (controller?.lingering) {
       controller.disconnect('linger', channelName);
       this.broadcast([['Event-Name', 'CHANNEL_HANGUP_COMPLETE'], ...hangupHeaders], '');
-      controller.close();
-    } else {
-      controller?.disconnect('disconnect', channelName);
-      this.broadcast([['Event-Name', 'CHANNEL_HANGUP_COMPLETE'], ...hangupHeaders], '');
+      // The listener holds the session: the channel stays listed until the socket closes.
+      controller.lingerAfterHangup();
+      return;
     }
+    controller?.disconnect('disconnect', channelName);
+    this.broadcast([['Event-Name', 'CHANNEL_HANGUP_COMPLETE'], ...hangupHeaders], '');
     this.channels.delete(channel.uuid);
   }
 
   private installDefaultApis(): void {
     this.onApi('status', () => statusText(Date.now() - this.started, this.channels.size, this.channels.size));
     this.onApi('version', () => 'FreeSWITCH Version 1.10.12-release fake (fake 64bit)\n');
+    // `msleep <ms>` holds the connection's command thread, as FreeSWITCH's does: later commands wait.
+    this.onApi(
+      'msleep',
+      (args) => new Promise((resolve) => setTimeout(() => resolve('+OK'), Number(args) || 0).unref()),
+    );
     this.onApi('uptime', () => `${Math.floor((Date.now() - this.started) / 1000)}\n`);
     this.onApi('reloadxml', () => '+OK [Success]\n');
     this.onApi('reload', () => '+OK Reloading XML\n+OK module unloaded\n+OK module loaded\n');

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { EslEventFormat } from '../protocol/event.js';
-import type { EslFrame } from '../protocol/frame.js';
-import { EslParser } from '../protocol/parser.js';
 import {
   DISCONNECT_NOTICE_TEXT,
+  type EslEventFormat,
+  type EslFrame,
+  EslParser,
   encodeApiResponse,
   encodeCommandReply,
   encodeEventFrame,
   encodeRawFrame,
   type HeaderList,
-} from '../protocol/serialize.js';
+} from '@pbxkit/esl';
 
 /** What a fake peer needs from the fake server it belongs to. */
 export interface FakePeerHost {
@@ -36,6 +36,8 @@ export class FakePeer {
   readonly filters: Array<[string, string]> = [];
   logLevel: number | undefined;
   lingering = false;
+  /** `linger <seconds>`: how long the socket stays after the hang-up; undefined: until the client closes it. */
+  lingerSeconds: number | undefined;
   /** The channel whose events this peer gets after `myevents`. */
   myeventsUuid: string | undefined;
   /** Outbound: the channel this socket controls. */
@@ -112,12 +114,25 @@ export class FakePeer {
     if (this.channelUuid) {
       headers.push(['Controlled-Session-UUID', this.channelUuid], ['Content-Disposition', disposition]);
       if (channelName) headers.push(['Channel-Name', channelName]);
-      if (disposition === 'linger') headers.push(['Linger-Time', '-1'], ['Content-Length', '0']);
+      if (disposition === 'linger') {
+        headers.push(['Linger-Time', String(this.lingerSeconds ?? -1)], ['Content-Length', '0']);
+      }
       this.write(Buffer.from(`${headers.map(([n, v]) => `${n}: ${v}\n`).join('')}\n`));
     } else {
       this.write(encodeRawFrame(headers, DISCONNECT_NOTICE_TEXT));
     }
     if (disposition === 'disconnect') this.close();
+  }
+
+  /**
+   * After a lingering call's final events: FreeSWITCH keeps the socket (and the channel) until the client
+   * closes it (`Linger-Time: -1`), or closes it itself after `linger <seconds>`.
+   */
+  lingerAfterHangup(): void {
+    if (this.lingerSeconds === undefined) return;
+    const timer = setTimeout(() => this.close(), this.lingerSeconds * 1000);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
   }
 
   close(): void {
@@ -240,10 +255,12 @@ export class FakePeer {
       case 'linger':
         if (this.mode !== 'outbound') return this.reply('-ERR not controlling a session');
         this.lingering = true;
+        this.lingerSeconds = rest && Number(rest) > 0 ? Number(rest) : undefined;
         return this.reply(rest ? `+OK will linger ${Number(rest)} seconds` : '+OK will linger');
       case 'nolinger':
         if (this.mode !== 'outbound') return this.reply('-ERR not controlling a session');
         this.lingering = false;
+        this.lingerSeconds = undefined;
         return this.reply('+OK will not linger');
       case 'myevents':
         if (this.myeventsUuid) return this.reply('-ERR aready enabled.');

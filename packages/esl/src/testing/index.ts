@@ -1,3 +1,7 @@
+// The fake imports the main entry by the package's own name, not by relative paths: the build keeps those as
+// imports of the main entry, so FakeFreeSwitch and your code share one EslFrame, EslParser, ... (instanceof
+// works across the two entries).
+
 export type { FakeCallOptions } from './channel-data.js';
 export {
   type FakeApiHandler,
