@@ -13,7 +13,10 @@ export function readmeExamples(pkg: string, filter: (code: string) => boolean): 
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
   const dir = join(root, 'node_modules', '.readme-examples', pkg);
   mkdirSync(dir, { recursive: true });
-  return blocks.filter(filter).map((code, i) => {
+  // Each file is named by its block's place in the README, so that two tests filtering the same README (and
+  // running at once) never write different examples to the same file.
+  const selected = blocks.map((code, i) => ({ code, i })).filter(({ code }) => filter(code));
+  return selected.map(({ code, i }) => {
     const rewritten = code
       .replace(
         /from '@pbxkit\/(\w+)\/testing'/g,

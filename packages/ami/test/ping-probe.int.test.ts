@@ -19,7 +19,7 @@ describe('amiPingProbe against FakeAsterisk', () => {
     const ami = clientFor(fake);
     expect(ami.state).toBe('idle');
     expect((await amiPingProbe(ami)(within())).ok).toBe(true);
-    expect(ami.state).toBe('ready');
+    expect(ami.state).toBe('connected');
   });
 
   it('Response: Error and a refused login are failures (Asterisk answered)', async () => {
