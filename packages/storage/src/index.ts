@@ -39,9 +39,16 @@ export {
 export {
   type AuthDecision,
   createRecordingsHandler,
+  type RecordingLinksOptions,
   type RecordingsHandler,
   type RecordingsHandlerOptions,
 } from './http/handler.js';
+export {
+  authorizeRecordings,
+  RECORDING_ID_RE,
+  type RecordingLinkOptions,
+  signRecordingUrl,
+} from './http/links.js';
 export { PumpError, type PumpFailure, pump } from './http/pump.js';
 export { parseRange, type RangeRequest } from './http/range.js';
 export { type IndexedBackendOptions, indexedBackend } from './index/indexed-backend.js';
