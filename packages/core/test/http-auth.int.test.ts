@@ -43,7 +43,9 @@ describe('HttpAuth guarding an operator endpoint over real HTTP', () => {
   it('answers 401 with a challenge per scheme to a request without credentials, and lets operators in', async () => {
     const none = await get('/metrics');
     expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toBe('Basic realm="pbx-a", charset="UTF-8", Bearer realm="pbx-a"');
+    expect(none.headers.get('www-authenticate')).toBe(
+      'Basic realm="pbx-a", charset="UTF-8", Bearer realm="pbx-a"',
+    );
     expect(none.headers.get('cache-control')).toBe('no-store');
     expect(await none.json()).toEqual({ error: 'unauthorized' });
     const bearer = await get('/metrics', { authorization: `Bearer ${TOKEN}` });
@@ -70,7 +72,11 @@ describe('HttpAuth guarding an operator endpoint over real HTTP', () => {
     now = Date.now();
     const link = links.sign('/metrics', { expiresInSeconds: 60 });
     expect((await get(link)).status).toBe(200);
-    for (const bad of [link.replace('/metrics', '/other'), `${link}&extra=1`, link.replace(/sig=(.)/, (_m, c: string) => `sig=${c === 'A' ? 'B' : 'A'}`)]) {
+    for (const bad of [
+      link.replace('/metrics', '/other'),
+      `${link}&extra=1`,
+      link.replace(/sig=(.)/, (_m, c: string) => `sig=${c === 'A' ? 'B' : 'A'}`),
+    ]) {
       const r = await get(bad);
       expect(r.status, bad).toBe(403);
       expect(r.headers.get('www-authenticate')).toBeNull();

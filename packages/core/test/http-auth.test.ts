@@ -120,9 +120,17 @@ describe('CredentialChecker', () => {
   });
 
   it('accepts configured bearer tokens and Basic users (a password may hold colons)', () => {
-    expect(checker.check(`Bearer ${TOKEN}`)).toEqual({ result: 'ok', scheme: 'bearer', principal: 'token#1' });
+    expect(checker.check(`Bearer ${TOKEN}`)).toEqual({
+      result: 'ok',
+      scheme: 'bearer',
+      principal: 'token#1',
+    });
     expect(checker.check(`bearer   ${TOKEN} `)).toMatchObject({ result: 'ok' });
-    expect(checker.check(basic('ops', PASSWORD))).toEqual({ result: 'ok', scheme: 'basic', principal: 'ops' });
+    expect(checker.check(basic('ops', PASSWORD))).toEqual({
+      result: 'ok',
+      scheme: 'basic',
+      principal: 'ops',
+    });
     expect(checker.check(basic('ccp@acme', `${PASSWORD}:with a colon`))).toMatchObject({
       result: 'ok',
       principal: 'ccp@acme',
@@ -200,7 +208,11 @@ describe('httpAuthOptionsFromEnv', () => {
     [{ PBXKIT_AUTH_USERS: PASSWORD }, 'PBXKIT_AUTH_USERS', PASSWORD],
     [{ PBXKIT_AUTH_LINK_SECRET: 'x'.repeat(40) }, 'PBXKIT_AUTH_LINK_SECRET', 'xxxx'],
     [{ PBXKIT_AUTH_LINK_PREVIOUS_SECRET: OLD_SECRET }, 'PBXKIT_AUTH_LINK_PREVIOUS_SECRET', OLD_SECRET],
-    [{ PBXKIT_AUTH_LINK_SECRET: LINK_SECRET, PBXKIT_AUTH_LINK_MAX_SECONDS: '1.5' }, 'LINK_MAX_SECONDS', LINK_SECRET],
+    [
+      { PBXKIT_AUTH_LINK_SECRET: LINK_SECRET, PBXKIT_AUTH_LINK_MAX_SECONDS: '1.5' },
+      'LINK_MAX_SECONDS',
+      LINK_SECRET,
+    ],
   ])('refuses %j naming the variable, never the secret', (env, variable, secret) => {
     let err: unknown;
     try {
