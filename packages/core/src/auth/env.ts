@@ -41,7 +41,7 @@ export function httpAuthOptionsFromEnv(
   };
   const options: HttpAuthOptions = {};
   const tokens = list('TOKENS');
-  tokens.forEach((t, i) => secret('TOKENS', t, `bearer token ${i + 1}`));
+  for (const [i, t] of tokens.entries()) secret('TOKENS', t, `bearer token ${i + 1}`);
   if (tokens.length > 0) options.bearerTokens = tokens;
   const users: Record<string, string> = {};
   for (const [i, pair] of list('USERS').entries()) {

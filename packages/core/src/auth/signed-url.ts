@@ -65,7 +65,8 @@ export class UrlSigner {
     const secrets: ReadonlyArray<string | Buffer> =
       typeof given === 'string' || Buffer.isBuffer(given) ? [given] : (given ?? []);
     if (secrets.length === 0) checkSecret(undefined, 'link secret');
-    secrets.forEach((s, i) => checkSecret(s, i === 0 ? 'link secret' : `previous link secret ${i}`));
+    for (const [i, s] of secrets.entries())
+      checkSecret(s, i === 0 ? 'link secret' : `previous link secret ${i}`);
     this.secrets = secrets;
     this.maxLifetimeSeconds = options.maxLifetimeSeconds ?? 86_400;
     if (!Number.isInteger(this.maxLifetimeSeconds) || this.maxLifetimeSeconds < 1) {
