@@ -80,8 +80,10 @@ export {
 } from './peer/signing.js';
 export type { RecordingLocator, RecordingRef, RecordingSource, ResolvedRecording } from './recording.js';
 export {
+  checkTierOrder,
   type PeerTierOptions,
   TieredRecordingResolver,
   type TieredRecordingResolverOptions,
+  type TierName,
   type TierOptions,
 } from './resolver.js';
