@@ -52,20 +52,12 @@ function counting() {
   const uploads = new Map<string, number>();
   const deletes = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-  const target = (s3: S3Backend): StorageBackend =>
-    new Proxy(s3, {
-      get(t, prop, receiver) {
-        if (prop === 'write') {
-          return async (...args: Parameters<S3Backend['write']>) => {
-            bump(uploads, args[0]);
-            return t.write(...args);
-          };
-        }
-        const v = Reflect.get(t, prop, receiver);
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    });
-  const source = (local: LocalFsBackend, beforeList: () => Promise<void>): StorageBackend =>
+  const target = (s3: S3Backend): StorageBackend => onWrite(s3, (k) => void bump(uploads, k));
+  const source = (
+    local: LocalFsBackend,
+    beforeList: () => Promise<void>,
+    afterList: () => Promise<void> = async () => {},
+  ): StorageBackend =>
     new Proxy(local, {
       get(t, prop, receiver) {
         if (prop === 'delete') {
@@ -78,7 +70,9 @@ function counting() {
         if (prop === 'list') {
           return async (...args: Parameters<LocalFsBackend['list']>) => {
             await beforeList();
-            return t.list(...args);
+            const page = await t.list(...args);
+            await afterList();
+            return page;
           };
         }
         const v = Reflect.get(t, prop, receiver);
@@ -86,6 +80,43 @@ function counting() {
       },
     });
   return { uploads, deletes, target, source };
+}
+
+/** A promise and the function that resolves it. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** The S3 backend, with `beforeWrite` run before each upload. */
+function onWrite(s3: S3Backend, beforeWrite: (key: string) => Promise<void> | void): StorageBackend {
+  return new Proxy(s3, {
+    get(t, prop, receiver) {
+      if (prop === 'write') {
+        return async (...args: Parameters<S3Backend['write']>) => {
+          await beforeWrite(args[0]);
+          return t.write(...args);
+        };
+      }
+      const v = Reflect.get(t, prop, receiver);
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+}
+
+/** One instance's archiver over `root`: month-old files are due, a journal of its own, locks on `client`. */
+function lockedArchiver(dir: string, root: string, target: StorageBackend, client: SqlClient): Archiver {
+  return new Archiver({
+    source: new LocalFsBackend({ root }),
+    target,
+    journalPath: join(dir, 'journal'),
+    minFileAgeMs: 0,
+    now: () => new Date(Date.now() + 30 * 86_400_000),
+    lock: { client },
+  });
 }
 
 /** Resolves for everyone once `n` parties arrived: both archivers list the tree before either archives. */
@@ -151,6 +182,43 @@ describe('two archivers over the same recordings tree and the same S3 prefix (ra
     }
   }, 120_000);
 
+  it('an instance that listed files another one archived since finds them gone, and leaves them', async () => {
+    const n = 3;
+    const { dir, root, s3, bodies } = await setUp(n, 'gone');
+    const count = counting();
+    // b lists the tree, then waits until a has archived everything it listed too.
+    const bListed = deferred();
+    const aFinished = deferred();
+    const options = async (
+      name: string,
+      beforeList: () => Promise<void>,
+      afterList?: () => Promise<void>,
+    ) => ({
+      source: count.source(new LocalFsBackend({ root }), beforeList, afterList),
+      target: count.target(s3),
+      journalPath: join(dir, `journal-${name}`),
+      minFileAgeMs: 0,
+      now: () => new Date(Date.now() + 30 * 86_400_000),
+      lock: { client: await sqlClient() },
+    });
+    const b = new Archiver(
+      await options(
+        'b',
+        async () => bListed.resolve(),
+        () => aFinished.promise, // the listing is now stale
+      ),
+    );
+    const a = new Archiver(await options('a', () => bListed.promise));
+    const bRun = b.run();
+    const aReport = await a.run();
+    aFinished.resolve();
+    const bReport = await bRun;
+    expect(aReport).toMatchObject({ archived: n, failed: [], skipped: [] });
+    expect(bReport).toMatchObject({ archived: 0, failed: [] });
+    expect(bReport.skipped.map((x) => x.reason)).toEqual(['gone', 'gone', 'gone']);
+    for (const k of bodies.keys()) expect([count.uploads.get(k), count.deletes.get(k)]).toEqual([1, 1]);
+  }, 60_000);
+
   it('a file another instance holds is skipped, untouched, and archived once its lock is free', async () => {
     const { dir, root, s3, bodies } = await setUp(2, 'held');
     const [held, free] = [...bodies.keys()] as [string, string];
@@ -160,14 +228,7 @@ describe('two archivers over the same recordings tree and the same S3 prefix (ra
     const lockClient = await sqlClient();
     const id = new FileLocks(lockClient, 'pbxkit-archiver').idOf(held);
     await other.query('select pg_advisory_lock($1::bigint)', [id]);
-    const archiver = new Archiver({
-      source: new LocalFsBackend({ root }),
-      target: s3,
-      journalPath: join(dir, 'journal'),
-      minFileAgeMs: 0,
-      now: () => new Date(Date.now() + 30 * 86_400_000),
-      lock: { client: lockClient },
-    });
+    const archiver = lockedArchiver(dir, root, s3, lockClient);
     const first = await archiver.run();
     expect(first).toMatchObject({ archived: 1, failed: [], skipped: [{ key: held, reason: 'locked' }] });
     expect((await new LocalFsBackend({ root }).stat(held)).size).toBe(bodies.get(held)?.length);
@@ -188,42 +249,19 @@ describe('two archivers over the same recordings tree and the same S3 prefix (ra
       new ErrorReporter('storage', 'lock', { logger }),
     );
     // The upload waits until the test has ended the archiver's database session.
-    let uploading: () => void = () => {};
-    const started = new Promise<void>((resolve) => {
-      uploading = resolve;
+    const uploading = deferred();
+    const released = deferred();
+    const target = onWrite(s3, () => {
+      uploading.resolve();
+      return released.promise;
     });
-    let proceed: () => void = () => {};
-    const released = new Promise<void>((resolve) => {
-      proceed = resolve;
-    });
-    const target = new Proxy(s3, {
-      get(t, prop, receiver) {
-        if (prop === 'write') {
-          return async (...args: Parameters<S3Backend['write']>) => {
-            uploading();
-            await released;
-            return t.write(...args);
-          };
-        }
-        const v = Reflect.get(t, prop, receiver);
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    });
-    const archiver = new Archiver({
-      source: new LocalFsBackend({ root }),
-      target,
-      journalPath: join(dir, 'journal'),
-      minFileAgeMs: 0,
-      now: () => new Date(Date.now() + 30 * 86_400_000),
-      lock: { client },
-      logger,
-    });
+    const archiver = lockedArchiver(dir, root, target, client);
     const running = archiver.run();
-    await started;
+    await uploading.promise;
     const lost = next((l) => l.msg === 'PostgreSQL connection lost during a transaction');
     const { terminated, uncaught } = await terminateConnections(app, lost);
     expect([terminated, uncaught]).toEqual([1, []]);
-    proceed();
+    released.resolve();
     const first = await running;
     expect(first.archived).toBe(0);
     expect(first.failed).toEqual([{ key: k, error: expect.stringMatching(/lock/) }]);
@@ -238,14 +276,7 @@ describe('two archivers over the same recordings tree and the same S3 prefix (ra
     const { dir, root, s3, bodies } = await setUp(1, 'down');
     const url = new URL(testDatabaseUrl());
     url.port = '9'; // nothing listens on the discard port on loopback
-    const archiver = new Archiver({
-      source: new LocalFsBackend({ root }),
-      target: s3,
-      journalPath: join(dir, 'journal'),
-      minFileAgeMs: 0,
-      now: () => new Date(Date.now() + 30 * 86_400_000),
-      lock: { client: await sqlClient(url.toString()) },
-    });
+    const archiver = lockedArchiver(dir, root, s3, await sqlClient(url.toString()));
     const err = await archiver.run().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageUnavailableError);
     expect((err as Error).message).toMatch(/archiver-lock: cannot open a lock session in PostgreSQL/);
