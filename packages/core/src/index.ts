@@ -6,6 +6,31 @@ export {
   type OverflowPolicy,
   QueueOverflowError,
 } from './async-queue.js';
+export { type CredentialCheck, CredentialChecker, type OperatorCredentials } from './auth/credentials.js';
+export { httpAuthOptionsFromEnv } from './auth/env.js';
+export { AuthConfigError, type SecretProblem, WeakSecretError } from './auth/errors.js';
+export {
+  HttpAuth,
+  type HttpAuthFailure,
+  type HttpAuthOptions,
+  type HttpAuthOutcome,
+  type HttpAuthRequest,
+} from './auth/http-auth.js';
+export {
+  checkSecret,
+  digestOf,
+  MIN_SECRET_BYTES,
+  MIN_SECRET_CHARS,
+  MIN_SECRET_DISTINCT,
+  secretProblem,
+  secretsEqual,
+} from './auth/secret.js';
+export {
+  SIGNED_URL_PARAMS,
+  type SignedUrlVerdict,
+  UrlSigner,
+  type UrlSignerOptions,
+} from './auth/signed-url.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export {
   type CommitInfo,

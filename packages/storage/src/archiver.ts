@@ -7,12 +7,14 @@ import {
   MetricsFactory,
   type Registry,
   resolveLogger,
+  type SqlClient,
   TypedEmitter,
   throwIfAborted,
 } from '@pbxkit/core';
+import { FileLocks } from './archive-lock.js';
 import type { ObjectInfo, StorageBackend } from './backend.js';
 import type { S3Backend } from './backends/s3.js';
-import { StorageNotFoundError, StorageVerifyError } from './errors.js';
+import { StorageNotFoundError, StorageUnavailableError, StorageVerifyError } from './errors.js';
 import { type LocationIndex, uuidFromKey } from './index/location-index.js';
 import { Journal, type JournalEntry } from './journal.js';
 import type { RecordingLocator } from './recording.js';
@@ -60,6 +62,17 @@ export interface ArchiverOptions {
    * Default one day; `false` never.
    */
   abortIncompleteUploadsAfterMs?: number | false;
+  /**
+   * Exclusion between instances that share a recordings tree (an NFS mount) or an S3 prefix: a client on the
+   * PostgreSQL they share (`openSqlClient({ connectionString })` of `@pbxkit/core`). Each file is archived under a
+   * PostgreSQL advisory lock on its key, so two instances never copy, verify or delete the same file at once;
+   * a file another instance holds is skipped this pass (`report.skipped`, reason `locked`), and one that is
+   * gone when its lock is taken was archived by the other (`gone`). A pass holds one connection of the client
+   * (give it its own client, or a pool larger than `concurrency` if other work shares it); when that
+   * connection is lost, no file is deleted without its lock (the file is kept and retried). PostgreSQL only:
+   * PGlite serves a single process, which needs no lock (and would be blocked by the pass's transaction).
+   */
+  lock?: { client: SqlClient; namespace?: string };
   /** Record where archived recordings went. */
   index?: LocationIndex;
   /** This instance's id in the index. Default the host name. */
@@ -81,6 +94,11 @@ export interface ArchiveReport {
   resumed: number;
   /** Incomplete multipart uploads in the target that this run aborted (see `abortIncompleteUploadsAfterMs`). */
   abortedUploads: number;
+  /**
+   * Files left to another instance (with `lock`): `locked`, it is archiving them now; `gone`, it archived them
+   * between our listing and our lock.
+   */
+  skipped: Array<{ key: string; reason: 'locked' | 'gone' }>;
 }
 
 /** Events of {@link Archiver}. */
@@ -204,6 +222,38 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
   }
 
   private async runOnce(signal: AbortSignal | undefined): Promise<ArchiveReport> {
+    const lock = this.options.lock;
+    if (!lock || this.options.dryRun) return this.pass(signal, undefined);
+    // One connection for the pass: session-level advisory locks live on it.
+    let report: ArchiveReport | undefined;
+    let session = false;
+    try {
+      await lock.client.transaction(async (tx) => {
+        session = true;
+        const locks = new FileLocks(tx, lock.namespace ?? 'pbxkit-archiver');
+        try {
+          report = await this.pass(signal, locks);
+        } finally {
+          await locks.unlockAll().catch(() => {});
+        }
+      });
+    } catch (err) {
+      // The pass finished but its session ended badly (the connection dropped): the locks died with it.
+      if (report) {
+        this.log.warn({ err }, 'archiver lock session ended with an error after the pass');
+        return report;
+      }
+      if (session) throw err;
+      throw new StorageUnavailableError(
+        'archiver-lock',
+        `cannot open a lock session in PostgreSQL, so nothing was archived this pass: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    return report as unknown as ArchiveReport;
+  }
+
+  private async pass(signal: AbortSignal | undefined, locks: FileLocks | undefined): Promise<ArchiveReport> {
     const report: ArchiveReport = {
       scanned: 0,
       archived: 0,
@@ -212,11 +262,12 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
       bytes: 0,
       resumed: 0,
       abortedUploads: 0,
+      skipped: [],
     };
     const o = this.options;
     if (!o.dryRun) {
       await this.abortStaleUploads(report, signal);
-      await this.resume(report, signal);
+      await this.resume(report, signal, locks);
     }
     const candidates = await this.candidates(report, signal);
     if (o.dryRun) {
@@ -230,12 +281,82 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
         if (!next) return;
         throwIfAborted(signal);
         if (next.early && !(await this.underPressure())) return;
-        await this.archiveOne(next, report, signal);
+        await this.archiveLocked(next, report, signal, locks);
       }
     });
     await Promise.all(workers);
     await this.journal.compact(); // keeps the entries still pending (failed files), drops finished ones
     return report;
+  }
+
+  /**
+   * {@link archiveOne} under the file's lock, when there are locks: skipped when another instance holds it, or
+   * when the file is gone once we hold it (the other instance archived it after our listing).
+   */
+  private async archiveLocked(
+    c: Candidate,
+    report: ArchiveReport,
+    signal: AbortSignal | undefined,
+    locks: FileLocks | undefined,
+  ): Promise<boolean> {
+    if (!locks) return this.archiveOne(c, report, signal);
+    let locked: boolean;
+    try {
+      locked = await locks.tryLock(c.key);
+    } catch (err) {
+      this.fail(
+        c.key,
+        new StorageUnavailableError('archiver-lock', `no lock: ${(err as Error).message}`),
+        report,
+      );
+      return false;
+    }
+    if (!locked) {
+      this.skip(c.key, 'locked', report);
+      return false;
+    }
+    try {
+      let info: ObjectInfo;
+      try {
+        info = await this.options.source.stat(c.key);
+      } catch (err) {
+        if (!(err instanceof StorageNotFoundError)) throw err;
+        this.skip(c.key, 'gone', report);
+        return false;
+      }
+      return await this.archiveOne({ ...c, info }, report, signal, locks);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      this.fail(c.key, err as Error, report);
+      return false;
+    } finally {
+      await locks
+        .unlock(c.key)
+        .catch((err) => this.log.warn({ err, key: c.key }, 'could not release a file lock'));
+    }
+  }
+
+  /** Whether the lock of `key` is still ours; `false` too when the session cannot be asked (it is gone). */
+  private async stillLocked(locks: FileLocks, key: string): Promise<boolean> {
+    try {
+      return await locks.held(key);
+    } catch (err) {
+      this.log.warn({ err, key }, 'cannot confirm the file lock (the database session is gone)');
+      return false;
+    }
+  }
+
+  private skip(key: string, reason: 'locked' | 'gone', report: ArchiveReport): void {
+    report.skipped.push({ key, reason });
+    this.metrics.files.inc({ result: reason });
+    this.log.debug({ key, reason }, 'file left to another instance');
+  }
+
+  private fail(key: string, error: Error, report: ArchiveReport): void {
+    this.log.error({ err: error, key }, 'archiving failed; the local file is kept');
+    report.failed.push({ key, error: error.message });
+    this.metrics.files.inc({ result: 'failed' });
+    this.emit('failed', { key, error });
   }
 
   /** Aborts the target's stale multipart uploads; a failure is logged and never stops the run. */
@@ -265,7 +386,11 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
   }
 
   /** Every journal entry without `done`: redo it (the upload is an idempotent overwrite; delete only if verified). */
-  private async resume(report: ArchiveReport, signal: AbortSignal | undefined): Promise<void> {
+  private async resume(
+    report: ArchiveReport,
+    signal: AbortSignal | undefined,
+    locks: FileLocks | undefined,
+  ): Promise<void> {
     const pending = await this.journal.pending();
     for (const entry of pending) {
       throwIfAborted(signal);
@@ -277,7 +402,7 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
       }
       if (!info) {
         // The source is gone: only possible after a verified upload (delete comes after `verified`).
-        if (entry.step !== 'verified') {
+        if (entry.step !== 'verified' && !locks) {
           this.log.error(
             { key: entry.key },
             'journal: source missing before verification (deleted by someone else?)',
@@ -287,10 +412,11 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
         report.resumed++;
         continue;
       }
-      const ok = await this.archiveOne(
+      const ok = await this.archiveLocked(
         { key: entry.key, info, uuid: entry.uuid, callStart: new Date(entry.callStart ?? info.lastModified) },
         report,
         signal,
+        locks,
       );
       if (ok) report.resumed++;
     }
@@ -356,6 +482,7 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
     c: Candidate,
     report: ArchiveReport,
     signal: AbortSignal | undefined,
+    locks?: FileLocks,
   ): Promise<boolean> {
     const o = this.options;
     const started = performance.now();
@@ -390,6 +517,13 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
         if (now.size !== c.info.size || now.lastModified.getTime() !== c.info.lastModified.getTime()) {
           throw new StorageVerifyError(c.key, 'the local file changed during archiving; kept, will retry');
         }
+        // Never delete without the lock: if our session died, another instance may be working on this file.
+        if (locks && !(await this.stillLocked(locks, c.key))) {
+          throw new StorageUnavailableError(
+            'archiver-lock',
+            'the file lock was lost before the delete; kept',
+          );
+        }
         await o.source.delete(c.key);
         await this.forgetLocal(c);
         this.emit('progress', { key: c.key, step: 'deleted', bytes: c.info.size });
@@ -405,11 +539,7 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
       return true;
     } catch (err) {
       if (signal?.aborted) throw err;
-      const error = err as Error;
-      this.log.error({ err, key: c.key }, 'archiving failed; the local file is kept');
-      report.failed.push({ key: c.key, error: error.message });
-      this.metrics.files.inc({ result: 'failed' });
-      this.emit('failed', { key: c.key, error });
+      this.fail(c.key, err as Error, report);
       return false;
     }
   }

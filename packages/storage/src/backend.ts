@@ -63,6 +63,10 @@ export interface HealthStatus {
   /** What was checked, or what failed. */
   detail: string;
   latencyMs: number;
+  /** Bytes free for the backend's writes, where it can tell (`LocalFsBackend`: the file system's available space). */
+  freeBytes?: number;
+  /** Inodes (files) that can still be created, where the file system counts them. */
+  freeInodes?: number;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Logger, Registry } from '@pbxkit/core';
+import { ErrorReporter, type Logger, openSqlClient, type Registry, type SqlClient } from '@pbxkit/core';
 import { Archiver, type ArchiverOptions } from './archiver.js';
 import type { StorageBackend } from './backend.js';
 import { LocalFsBackend } from './backends/local.js';
@@ -8,9 +8,10 @@ import { StorageConfigError, StoragePeerSecretError } from './errors.js';
 import { type LocationIndex, SqlLocationIndex } from './index/location-index.js';
 import { instrumentBackend } from './instrument.js';
 import { PeerProxyBackend } from './peer/backend.js';
+import { createPeerHandler, type PeerHandler } from './peer/handler.js';
 import { checkPeerSecret } from './peer/signing.js';
 import type { RecordingLocator } from './recording.js';
-import { TieredRecordingResolver } from './resolver.js';
+import { checkTierOrder, TieredRecordingResolver, type TierName } from './resolver.js';
 
 /** Storage configuration as read from `PBXKIT_STORAGE_*` (see {@link storageConfigFromEnv}). */
 export interface StorageConfig {
@@ -19,10 +20,16 @@ export interface StorageConfig {
   idleTimeoutMs: number;
   /** How long the resolver remembers where a recording was found (`TieredRecordingResolverOptions.cacheTtlMs`). */
   resolveCacheMs: number;
-  local?: { root: string; keyTemplate?: string };
+  local?: { root: string; keyTemplate?: string; minFreeBytes?: number; minFreeInodes?: number };
+  /** Tier order for recent calls (`TieredRecordingResolverOptions.tierOrder`). */
+  tierOrder?: TierName[];
+  /** Tier order for calls older than `localDays` (`TieredRecordingResolverOptions.oldCallTierOrder`). */
+  oldCallTierOrder?: TierName[];
   s3?: S3BackendOptions & { keyTemplate?: string };
   peers: Record<string, string>;
   peerSecret?: string;
+  /** Path of this instance's peer handler (`createStorage` builds it when there is a secret). Default `/_peer`. */
+  peerBasePath: string;
   index?: { connectionString: string } | { pglite: { dataDir: string } };
   presignSeconds?: number;
   archive?: {
@@ -32,6 +39,8 @@ export interface StorageConfig {
     verify: 'read-back' | 'metadata';
     concurrency: number;
     diskUsedPercent?: number;
+    /** PostgreSQL the instances share, for the archiver's per-file advisory locks (`ArchiverOptions.lock`). */
+    lockUrl?: string;
   };
 }
 
@@ -47,14 +56,19 @@ type Env = Record<string, string | undefined>;
  * | `PBXKIT_STORAGE_LOCAL_ROOT` | recordings directory (FusionPBX: `/var/lib/freeswitch/recordings`) |
  * | `PBXKIT_STORAGE_LOCAL_KEY_TEMPLATE` | key layout there (default `{domain}/archive/{YYYY}/{Mon}/{DD}/{name}`) |
  * | `PBXKIT_STORAGE_LOCAL_DAYS` | calls younger than this are read from local disk first (default 5) |
+ * | `PBXKIT_STORAGE_LOCAL_MIN_FREE_MB`, `_LOCAL_MIN_FREE_INODES` | local health fails below this free space (default 1024 MiB) or these free inodes (default 10000); 0 = never |
+ * | `PBXKIT_STORAGE_TIER_ORDER` | probe order for recent calls, every tier once: e.g. `local,peers,s3` (default `local,s3,peers`) |
+ * | `PBXKIT_STORAGE_OLD_TIER_ORDER` | the same for calls older than LOCAL_DAYS (default: `s3` first, then TIER_ORDER's others) |
  * | `PBXKIT_STORAGE_S3_BUCKET`, `_S3_ENDPOINT`, `_S3_REGION`, `_S3_FORCE_PATH_STYLE`, `_S3_ACCESS_KEY_ID`, `_S3_SECRET_ACCESS_KEY`, `_S3_PREFIX` | the S3 archive |
  * | `PBXKIT_STORAGE_S3_PART_SIZE_MB`, `_S3_QUEUE_SIZE`, `_S3_SSE` (`AES256`/`aws:kms`), `_S3_KMS_KEY_ID`, `_S3_ACL`, `_S3_KEY_TEMPLATE` | upload options, key layout |
- * | `PBXKIT_STORAGE_PEERS` | `id=url,id=url` of peer handlers, each id as that peer's own `PBXKIT_STORAGE_INSTANCE_ID`; `PBXKIT_STORAGE_PEER_SECRET` the shared secret (at least 32 characters: `openssl rand -hex 32`) |
+ * | `PBXKIT_STORAGE_PEERS` | `id=url,id=url` of peer handlers, each id as that peer's own `PBXKIT_STORAGE_INSTANCE_ID`; `PBXKIT_STORAGE_PEER_SECRET` the shared secret (at least 32 characters: `openssl rand -hex 32`), with which `createStorage` also builds this instance's own peer handler |
+ * | `PBXKIT_STORAGE_PEER_PATH` | path of this instance's peer handler (default `/_peer`; peers' URLs end with it) |
  * | `PBXKIT_STORAGE_INDEX_URL` / `PBXKIT_STORAGE_INDEX_DIR` | location index in PostgreSQL / in PGlite at a directory |
  * | `PBXKIT_STORAGE_IDLE_TIMEOUT_MS` | idle timeout of transfers (default 60000) |
  * | `PBXKIT_STORAGE_RESOLVE_CACHE_MS` | how long a found recording's location is remembered (default 30000; 0 = off) |
  * | `PBXKIT_STORAGE_PRESIGN_SECONDS` | answer archive hits with presigned URLs valid this long |
  * | `PBXKIT_STORAGE_ARCHIVE_JOURNAL` | enables the archiver (needs local and S3); `_ARCHIVE_DAYS` (default: LOCAL_DAYS), `_ARCHIVE_DELETE` (default true), `_ARCHIVE_VERIFY` (`read-back`/`metadata`), `_ARCHIVE_CONCURRENCY` (2), `_ARCHIVE_DISK_USED_PERCENT` |
+ * | `PBXKIT_STORAGE_ARCHIVE_LOCK_URL` | PostgreSQL shared by the instances, for per-file archive locks (default: `INDEX_URL` when set) |
  */
 export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
   const P = 'PBXKIT_STORAGE_';
@@ -84,10 +98,31 @@ export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
     idleTimeoutMs: num('IDLE_TIMEOUT_MS', 60_000, 1) as number,
     resolveCacheMs: num('RESOLVE_CACHE_MS', 30_000) as number,
     peers: {},
+    peerBasePath: str('PEER_PATH') ?? '/_peer',
   };
+  if (!/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/.test(config.peerBasePath)) {
+    throw new StorageConfigError(
+      `${P}PEER_PATH`,
+      `${JSON.stringify(config.peerBasePath)} is not a path like /_peer`,
+    );
+  }
   const root = str('LOCAL_ROOT');
-  if (root)
-    config.local = { root, ...(str('LOCAL_KEY_TEMPLATE') ? { keyTemplate: str('LOCAL_KEY_TEMPLATE') } : {}) };
+  if (root) {
+    config.local = {
+      root,
+      ...(str('LOCAL_KEY_TEMPLATE') ? { keyTemplate: str('LOCAL_KEY_TEMPLATE') } : {}),
+      minFreeBytes: Math.round((num('LOCAL_MIN_FREE_MB', 1024) as number) * 1024 * 1024),
+      minFreeInodes: num('LOCAL_MIN_FREE_INODES', 10_000) as number,
+    };
+  }
+  const order = (name: string) => {
+    const v = str(name);
+    return v === undefined ? undefined : checkTierOrder(v.split(','), P + name);
+  };
+  const tierOrder = order('TIER_ORDER');
+  if (tierOrder) config.tierOrder = tierOrder;
+  const oldTierOrder = order('OLD_TIER_ORDER');
+  if (oldTierOrder) config.oldCallTierOrder = oldTierOrder;
   const bucket = str('S3_BUCKET');
   if (bucket) {
     const s3: StorageConfig['s3'] = { bucket, forcePathStyle: bool('S3_FORCE_PATH_STYLE', false) };
@@ -165,6 +200,8 @@ export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
     };
     const disk = num('ARCHIVE_DISK_USED_PERCENT');
     if (disk !== undefined) config.archive.diskUsedPercent = disk;
+    const lockUrl = str('ARCHIVE_LOCK_URL') ?? indexUrl;
+    if (lockUrl !== undefined) config.archive.lockUrl = lockUrl;
   }
   return config;
 }
@@ -178,6 +215,12 @@ export interface Storage {
   index?: SqlLocationIndex;
   resolver: TieredRecordingResolver;
   archiver?: Archiver;
+  /**
+   * This instance's local recordings served to its peers (signed requests only), built when there is a local
+   * tier and a peer secret: mount it at `config.peerBasePath` (`/_peer/…`), outside any operator auth (peer
+   * requests carry their own signatures).
+   */
+  peerHandler?: PeerHandler;
   /** Health of every backend, for a `/health` endpoint. */
   health(): Promise<Array<Awaited<ReturnType<StorageBackend['health']>>>>;
   close(): Promise<void>;
@@ -193,7 +236,15 @@ export async function createStorage(
 ): Promise<Storage> {
   const wrap = <B extends StorageBackend>(b: B): B =>
     options.registry ? instrumentBackend(b, options.registry) : b;
-  const local = config.local ? wrap(new LocalFsBackend({ root: config.local.root })) : undefined;
+  const local = config.local
+    ? wrap(
+        new LocalFsBackend({
+          root: config.local.root,
+          ...(config.local.minFreeBytes !== undefined ? { minFreeBytes: config.local.minFreeBytes } : {}),
+          ...(config.local.minFreeInodes !== undefined ? { minFreeInodes: config.local.minFreeInodes } : {}),
+        }),
+      )
+    : undefined;
   const s3 = config.s3 ? wrap(new S3Backend(config.s3)) : undefined;
   const peers = Object.entries(config.peers).map(([instanceId, endpoint]) =>
     wrap(
@@ -222,14 +273,30 @@ export async function createStorage(
       : {}),
     peers: peers.map((backend) => ({ backend, instanceId: backend.instanceId })),
     localDays: config.localDays,
+    ...(config.tierOrder ? { tierOrder: config.tierOrder } : {}),
+    ...(config.oldCallTierOrder ? { oldCallTierOrder: config.oldCallTierOrder } : {}),
     cacheTtlMs: config.resolveCacheMs,
     instanceId: config.instanceId,
     ...(index ? { index: index as LocationIndex } : {}),
     ...(config.presignSeconds ? { presign: { expiresInSeconds: config.presignSeconds } } : {}),
   });
   let archiver: Archiver | undefined;
+  let lockClient: SqlClient | undefined;
   if (config.archive && local && s3) {
     const a = config.archive;
+    if (a.lockUrl) {
+      // A pool of its own: a pass holds one connection for its locks, whatever the index does meanwhile.
+      lockClient = await openSqlClient(
+        { connectionString: a.lockUrl, max: 2 },
+        {
+          errors: new ErrorReporter('storage', 'archive_lock', {
+            ...(options.logger ? { logger: options.logger } : {}),
+            ...(options.registry ? { registry: options.registry } : {}),
+          }),
+          usedBy: '@pbxkit/storage archiver lock (PBXKIT_STORAGE_ARCHIVE_LOCK_URL)',
+        },
+      );
+    }
     const archiverOptions: ArchiverOptions = {
       ...common,
       source: local,
@@ -242,12 +309,24 @@ export async function createStorage(
       instanceId: config.instanceId,
       ...(options.locator ? { locator: options.locator } : {}),
       ...(index ? { index } : {}),
+      ...(lockClient ? { lock: { client: lockClient } } : {}),
       ...(a.diskUsedPercent !== undefined
         ? { diskPressure: { path: local.root, usedPercent: a.diskUsedPercent } }
         : {}),
     };
     archiver = new Archiver(archiverOptions);
   }
+  const peerHandler =
+    local && config.peerSecret
+      ? createPeerHandler({
+          backend: local,
+          secret: config.peerSecret,
+          instanceId: config.instanceId,
+          basePath: config.peerBasePath,
+          idleTimeoutMs: config.idleTimeoutMs,
+          ...common,
+        })
+      : undefined;
   const all: StorageBackend[] = [...(local ? [local] : []), ...(s3 ? [s3] : []), ...peers];
   return {
     config,
@@ -257,11 +336,13 @@ export async function createStorage(
     ...(index ? { index } : {}),
     resolver,
     ...(archiver ? { archiver } : {}),
+    ...(peerHandler ? { peerHandler } : {}),
     health: () => Promise.all(all.map((b) => b.health())),
     close: async () => {
       for (const p of peers) p.close();
       s3?.close();
       await index?.close();
+      await lockClient?.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { PbxkitError } from '@pbxkit/core';
+import { PbxkitError, type SecretProblem } from '@pbxkit/core';
 
 /** Base class of the errors `@pbxkit/storage` throws on purpose; `code` is stable. */
 export class StorageError extends PbxkitError {}
@@ -92,7 +92,7 @@ export class StoragePeerAuthError extends StorageError {
 }
 
 /** Why a peer secret was refused: none given, or one anyone could guess. */
-export type PeerSecretProblem = 'missing' | 'too_short' | 'repetitive';
+export type PeerSecretProblem = SecretProblem;
 
 /**
  * A peer secret that is missing or too weak to protect recordings (see `checkPeerSecret` for the rules). Thrown

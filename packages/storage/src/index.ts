@@ -39,9 +39,16 @@ export {
 export {
   type AuthDecision,
   createRecordingsHandler,
+  type RecordingLinksOptions,
   type RecordingsHandler,
   type RecordingsHandlerOptions,
 } from './http/handler.js';
+export {
+  authorizeRecordings,
+  RECORDING_ID_RE,
+  type RecordingLinkOptions,
+  signRecordingUrl,
+} from './http/links.js';
 export { PumpError, type PumpFailure, pump } from './http/pump.js';
 export { parseRange, type RangeRequest } from './http/range.js';
 export { type IndexedBackendOptions, indexedBackend } from './index/indexed-backend.js';
@@ -73,8 +80,10 @@ export {
 } from './peer/signing.js';
 export type { RecordingLocator, RecordingRef, RecordingSource, ResolvedRecording } from './recording.js';
 export {
+  checkTierOrder,
   type PeerTierOptions,
   TieredRecordingResolver,
   type TieredRecordingResolverOptions,
+  type TierName,
   type TierOptions,
 } from './resolver.js';

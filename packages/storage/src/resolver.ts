@@ -3,7 +3,7 @@ import { isAbsolute, relative, sep } from 'node:path';
 import { type Logger, MetricsFactory, type Registry, resolveLogger } from '@pbxkit/core';
 import type { ObjectInfo, StorageBackend } from './backend.js';
 import type { LocalFsBackend } from './backends/local.js';
-import { StorageError, StorageNotFoundError, StorageUnavailableError } from './errors.js';
+import { StorageConfigError, StorageError, StorageNotFoundError, StorageUnavailableError } from './errors.js';
 import type { LocationEntry, LocationIndex } from './index/location-index.js';
 import { FUSIONPBX_KEY_TEMPLATE, type KeyTemplate, renderKey } from './keys.js';
 import type { RecordingLocator, RecordingRef, RecordingSource, ResolvedRecording } from './recording.js';
@@ -21,6 +21,37 @@ export interface PeerTierOptions extends TierOptions {
   instanceId: string;
 }
 
+/** A tier, as named in a tier order: this instance's disk, the archive (S3), or the peers (in their order). */
+export type TierName = 'local' | 'archive' | 'peers';
+
+const TIER_NAMES: readonly TierName[] = ['local', 'archive', 'peers'];
+
+/**
+ * Checks a tier order: every tier named exactly once (`local`, `archive` or its alias `s3`, `peers`), so that a
+ * tier left out by mistake cannot turn a recording it holds into a 404. Returns it with `s3` as `archive`;
+ * throws `StorageConfigError` naming `what` (the option or environment variable).
+ */
+export function checkTierOrder(order: readonly string[], what: string): TierName[] {
+  const names = order.map((n) => (n.trim().toLowerCase() === 's3' ? 'archive' : n.trim().toLowerCase()));
+  const unknown = names.find((n) => !TIER_NAMES.includes(n as TierName));
+  if (unknown !== undefined) {
+    throw new StorageConfigError(
+      what,
+      `unknown tier ${JSON.stringify(unknown)}: use local, peers and s3 (or archive)`,
+    );
+  }
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new StorageConfigError(what, `${JSON.stringify(twice)} is listed twice`);
+  const missing = TIER_NAMES.filter((n) => !names.includes(n));
+  if (missing.length > 0) {
+    throw new StorageConfigError(
+      what,
+      `${JSON.stringify(order.join(','))} leaves out ${missing.join(' and ')}: name every tier once, e.g. local,peers,s3 (tiers that are not configured are skipped)`,
+    );
+  }
+  return names as TierName[];
+}
+
 /** Options of {@link TieredRecordingResolver}. */
 export interface TieredRecordingResolverOptions {
   /** Finds a call's recording reference (call start, path, name), typically in the CDR store. */
@@ -33,6 +64,18 @@ export interface TieredRecordingResolverOptions {
   peers?: PeerTierOptions[];
   /** Calls younger than this many days are looked for on local disk first, older ones in the archive. Default 5. */
   localDays?: number;
+  /**
+   * The order tiers are probed in for calls younger than `localDays` (and calls the locator does not know),
+   * every tier named once (see {@link checkTierOrder}). Default `['local', 'archive', 'peers']`. In a cluster
+   * where a recent call may still be on another node's disk, `['local', 'peers', 'archive']` spares the S3
+   * probe before the peer.
+   */
+  tierOrder?: readonly TierName[];
+  /**
+   * The order for calls older than `localDays`. Default: `archive` first, then the others as in `tierOrder`
+   * (`['archive', 'local', 'peers']` when neither is given).
+   */
+  oldCallTierOrder?: readonly TierName[];
   /** Where recordings were last seen; consulted first and kept up to date. Optional. */
   index?: LocationIndex;
   /** This instance's id in the index. Default the host name. */
@@ -71,8 +114,8 @@ const DAY_MS = 86_400_000;
  * Finds a call's recording across tiers: this instance's disk, the S3 archive, and peers.
  *
  * The order depends on the call's start time (from the CDR, never the file's mtime): younger than `localDays`
- * → local first, older → archive first; then every other tier and the peers, before giving up (`undefined`,
- * i.e. 404). The location index, when given, is consulted first; an index entry that proves wrong is forgotten,
+ * → `tierOrder` (default local, archive, peers), older → `oldCallTierOrder` (default archive first), before
+ * giving up (`undefined`, i.e. 404). The location index, when given, is consulted first; an index entry that proves wrong is forgotten,
  * and a hit found by probing is recorded, so resolution works with a missing or stale index. If the locator
  * (the CDR store), the index or some tier could not be asked and none had the recording, it throws
  * `StorageUnavailableError` (503) rather than claim a 404: a lookup that failed is not one that found nothing.
@@ -97,6 +140,8 @@ export class TieredRecordingResolver implements RecordingSource {
   private readonly local: Tier | undefined;
   private readonly archive: Tier | undefined;
   private readonly peers: Tier[];
+  private readonly recentOrder: TierName[];
+  private readonly oldOrder: TierName[];
   private readonly instanceId: string;
   private readonly log: Logger;
   private readonly resolutions;
@@ -116,6 +161,10 @@ export class TieredRecordingResolver implements RecordingSource {
     this.local = options.local ? tier('local', this.instanceId, options.local) : undefined;
     this.archive = options.archive ? tier('archive', '', options.archive) : undefined;
     this.peers = (options.peers ?? []).map((p) => tier('local', p.instanceId, p));
+    this.recentOrder = checkTierOrder(options.tierOrder ?? ['local', 'archive', 'peers'], 'tierOrder');
+    this.oldOrder = options.oldCallTierOrder
+      ? checkTierOrder(options.oldCallTierOrder, 'oldCallTierOrder')
+      : ['archive', ...this.recentOrder.filter((n) => n !== 'archive')];
     this.log = resolveLogger(options.logger, { component: 'storage-resolver' });
     this.resolutions = new MetricsFactory('storage', options.registry).counter({
       what: 'resolutions',
@@ -220,13 +269,16 @@ export class TieredRecordingResolver implements RecordingSource {
     return undefined;
   }
 
-  /** The tiers in the order they are tried for `ref` (by call age). */
+  /** The tiers in the order they are tried for `ref` (by call age: `tierOrder` or `oldCallTierOrder`). */
   order(ref: RecordingRef): Tier[] {
     const localDays = this.options.localDays ?? 5;
     const now = (this.options.now ?? (() => new Date()))().getTime();
     const old = ref.callStart !== undefined && now - ref.callStart.getTime() >= localDays * DAY_MS;
-    const first = old ? [this.archive, this.local] : [this.local, this.archive];
-    return [...first.filter((t): t is Tier => t !== undefined), ...this.peers];
+    return (old ? this.oldOrder : this.recentOrder).flatMap((name) => {
+      if (name === 'peers') return this.peers;
+      const t = name === 'local' ? this.local : this.archive;
+      return t ? [t] : [];
+    });
   }
 
   private keyFor(tier: Tier, ref: RecordingRef): string | undefined {

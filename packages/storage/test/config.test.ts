@@ -54,6 +54,45 @@ describe('storageConfigFromEnv', () => {
     });
   });
 
+  it('reads the tier orders, the local health thresholds, the peer path and the archive lock', () => {
+    const config = storageConfigFromEnv({
+      PBXKIT_STORAGE_LOCAL_ROOT: '/var/lib/freeswitch/recordings',
+      PBXKIT_STORAGE_LOCAL_MIN_FREE_MB: '2048',
+      PBXKIT_STORAGE_LOCAL_MIN_FREE_INODES: '50000',
+      PBXKIT_STORAGE_TIER_ORDER: 'local, peers, s3',
+      PBXKIT_STORAGE_OLD_TIER_ORDER: 'archive,local,peers',
+      PBXKIT_STORAGE_PEER_PATH: '/pbxkit/peer',
+      PBXKIT_STORAGE_INDEX_URL: 'postgres://pbxkit@10.0.0.5/fusionpbx',
+      PBXKIT_STORAGE_ARCHIVE_JOURNAL: '/var/lib/pbxkit/archiver.journal',
+    });
+    expect(config).toMatchObject({
+      local: { minFreeBytes: 2048 * 1024 * 1024, minFreeInodes: 50_000 },
+      tierOrder: ['local', 'peers', 'archive'],
+      oldCallTierOrder: ['archive', 'local', 'peers'],
+      peerBasePath: '/pbxkit/peer',
+      // The instances share the index database: the archive locks live there too unless told otherwise.
+      archive: { lockUrl: 'postgres://pbxkit@10.0.0.5/fusionpbx' },
+    });
+    const defaults = storageConfigFromEnv({
+      PBXKIT_STORAGE_LOCAL_ROOT: '/r',
+      PBXKIT_STORAGE_INDEX_DIR: '/var/lib/pbxkit/index',
+      PBXKIT_STORAGE_ARCHIVE_JOURNAL: '/j',
+    });
+    expect(defaults).toMatchObject({
+      local: { minFreeBytes: 1024 ** 3, minFreeInodes: 10_000 },
+      peerBasePath: '/_peer',
+    });
+    expect(defaults.tierOrder).toBeUndefined();
+    expect(defaults.archive?.lockUrl).toBeUndefined(); // PGlite: one process, no lock
+    expect(
+      storageConfigFromEnv({
+        PBXKIT_STORAGE_ARCHIVE_JOURNAL: '/j',
+        PBXKIT_STORAGE_INDEX_URL: 'postgres://a/b',
+        PBXKIT_STORAGE_ARCHIVE_LOCK_URL: 'postgres://c/d',
+      }).archive?.lockUrl,
+    ).toBe('postgres://c/d');
+  });
+
   it.each([
     [{ PBXKIT_STORAGE_LOCAL_DAYS: 'five' }, 'PBXKIT_STORAGE_LOCAL_DAYS'],
     [{ PBXKIT_STORAGE_PEERS: 'b=http://x' }, 'PBXKIT_STORAGE_PEER_SECRET'],
@@ -70,6 +109,19 @@ describe('storageConfigFromEnv', () => {
       { PBXKIT_STORAGE_S3_BUCKET: 'b', PBXKIT_STORAGE_S3_PART_SIZE_MB: '1' },
       'PBXKIT_STORAGE_S3_PART_SIZE_MB',
     ],
+    [{ PBXKIT_STORAGE_TIER_ORDER: 'local,s3' }, 'PBXKIT_STORAGE_TIER_ORDER'],
+    [{ PBXKIT_STORAGE_TIER_ORDER: 'local,peers,s3,peers' }, 'PBXKIT_STORAGE_TIER_ORDER'],
+    [{ PBXKIT_STORAGE_OLD_TIER_ORDER: 'nfs,local,peers' }, 'PBXKIT_STORAGE_OLD_TIER_ORDER'],
+    [
+      { PBXKIT_STORAGE_LOCAL_ROOT: '/r', PBXKIT_STORAGE_LOCAL_MIN_FREE_MB: '-1' },
+      'PBXKIT_STORAGE_LOCAL_MIN_FREE_MB',
+    ],
+    [
+      { PBXKIT_STORAGE_LOCAL_ROOT: '/r', PBXKIT_STORAGE_LOCAL_MIN_FREE_INODES: 'lots' },
+      'PBXKIT_STORAGE_LOCAL_MIN_FREE_INODES',
+    ],
+    [{ PBXKIT_STORAGE_PEER_PATH: '_peer' }, 'PBXKIT_STORAGE_PEER_PATH'],
+    [{ PBXKIT_STORAGE_PEER_PATH: '/_peer/' }, 'PBXKIT_STORAGE_PEER_PATH'],
     [{ PBXKIT_STORAGE_PEER_SECRET: 'short' }, 'PBXKIT_STORAGE_PEER_SECRET'],
     // Weak secrets: anyone could sign peer requests with them.
     [{ PBXKIT_STORAGE_PEER_SECRET: '0123456789abcdef0123' }, 'PBXKIT_STORAGE_PEER_SECRET'],
@@ -109,7 +161,9 @@ describe('createStorage', () => {
       expect(await storage.resolver.resolve('nope')).toBeUndefined();
       expect((await storage.health()).map((h) => h.ok)).toEqual([true]);
       expect(storage.local).toBeInstanceOf(LocalFsBackend);
+      expect(storage.peerHandler).toBeUndefined(); // no peer secret
       const text = await registry.metrics();
+      expect(text).toMatch(/pbxkit_storage_backend_free_bytes\{backend="local"\} [1-9]/);
       expect(text).toContain(
         'pbxkit_storage_backend_operations_total{backend="local",operation="stat",result="ok"} 1',
       );

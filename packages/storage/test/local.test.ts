@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, statfs, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   LocalFsBackend,
   NoopBackend,
+  StorageConfigError,
   StorageInvalidKeyError,
   StorageNotFoundError,
   StorageRangeError,
@@ -185,6 +186,63 @@ describe('LocalFsBackend on a real file system', () => {
     const h = await missing.health();
     expect(h.ok).toBe(false);
     await expect(missing.stat('a')).rejects.toThrow(StorageUnavailableError);
+  });
+});
+
+describe('LocalFsBackend health: free space and inodes (statfs of the real file system)', () => {
+  it('reports free bytes and inodes, and is healthy above the thresholds', async () => {
+    const t = await tempDir();
+    try {
+      const fs = await statfs(t.dir);
+      const h = await new LocalFsBackend({ root: t.dir, minFreeBytes: 1, minFreeInodes: 1 }).health();
+      expect(h.ok).toBe(true);
+      expect(h.freeBytes).toBeGreaterThan(0);
+      // Other processes write meanwhile: the same order of magnitude is what can be asserted.
+      expect(Math.abs((h.freeBytes as number) - fs.bavail * fs.bsize)).toBeLessThan(
+        fs.bavail * fs.bsize * 0.1,
+      );
+      if (fs.files > 0) expect(h.freeInodes).toBeGreaterThan(0);
+      expect(h.detail).toMatch(/writable, [\d.]+ [KMGT]iB( and \d+ inodes)? free$/);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('turns unhealthy below the free-space threshold, and says so', async () => {
+    const t = await tempDir();
+    try {
+      const fs = await statfs(t.dir);
+      const above = fs.bavail * fs.bsize + 1024 ** 4; // a terabyte more than there is
+      const h = await new LocalFsBackend({ root: t.dir, minFreeBytes: above }).health();
+      expect(h.ok).toBe(false);
+      expect(h.detail).toMatch(/free, below the minimum of [\d.]+ TiB$/);
+      expect(h.freeBytes).toBeGreaterThan(0);
+      expect((await new LocalFsBackend({ root: t.dir, minFreeBytes: 0, minFreeInodes: 0 }).health()).ok).toBe(
+        true,
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('turns unhealthy below the free-inode threshold (where the file system counts inodes)', async () => {
+    const t = await tempDir();
+    try {
+      const fs = await statfs(t.dir);
+      const h = await new LocalFsBackend({ root: t.dir, minFreeInodes: fs.ffree + 1_000_000 }).health();
+      if (fs.files === 0) {
+        expect([h.ok, h.freeInodes]).toEqual([true, undefined]); // btrfs and the like: no inode limit
+      } else {
+        expect(h.ok).toBe(false);
+        expect(h.detail).toMatch(/\d+ inodes free, below the minimum of \d+$/);
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('refuses a negative threshold when built', () => {
+    expect(() => new LocalFsBackend({ root: '/tmp', minFreeBytes: -1 })).toThrow(StorageConfigError);
   });
 });
 

@@ -5,7 +5,7 @@ describe('README examples run as written', () => {
   const examples = readmeExamples('storage', (code) => code.startsWith('// Runs as is.'));
 
   it('finds the runnable examples', () => {
-    expect(examples).toHaveLength(2);
+    expect(examples).toHaveLength(3);
   });
 
   const expectations: Array<(log: unknown[][]) => void> = [
@@ -18,6 +18,14 @@ describe('README examples run as written', () => {
       expect(log).toEqual([
         [1, []],
         ['archive', 16],
+      ]);
+    },
+    (log) => {
+      expect(log).toEqual([
+        [401],
+        [206, 'data'],
+        [403],
+        ['attachment; filename="5c7b0f0e-1111-4222-8333-444455556666.wav"'],
       ]);
     },
   ];

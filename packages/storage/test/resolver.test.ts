@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  checkTierOrder,
   FUSIONPBX_KEY_TEMPLATE,
   LocalFsBackend,
   type LocationIndex,
@@ -10,8 +11,10 @@ import {
   type RecordingRef,
   renderKey,
   type StorageBackend,
+  StorageConfigError,
   StorageUnavailableError,
   TieredRecordingResolver,
+  type TierName,
 } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
@@ -140,6 +143,60 @@ describe('TieredRecordingResolver', () => {
     const found = await make().resolve(other);
     expect(found?.tier).toBe('peer:pbx-b');
     expect(await index.lookup(other)).toMatchObject([{ tier: 'local', instanceId: 'pbx-b' }]);
+  });
+
+  it('tierOrder local,peers,archive: a recent call on a peer costs no archive probe', async () => {
+    const recent = daysAgo(1);
+    refs.set(UUID, { uuid: UUID, domain: 'd.example', callStart: recent });
+    await peer.write(localKey(recent), 'P');
+    const defaultOrder = await make({ index: undefined }).resolve(UUID);
+    expect(defaultOrder?.tier).toBe('peer:pbx-b');
+    expect(archive.stats).toEqual([archiveKey(recent)]); // today's fixed order asks S3 first
+    archive.stats = [];
+    const ordered = make({ index: undefined, tierOrder: ['local', 'peers', 'archive'] });
+    expect((await ordered.resolve(UUID))?.tier).toBe('peer:pbx-b');
+    expect(archive.stats).toEqual([]);
+    expect(local.stats).toEqual([localKey(recent), localKey(recent)]);
+  });
+
+  it('old calls follow oldCallTierOrder, by default the archive first and then tierOrder', async () => {
+    const old = daysAgo(30);
+    const ref = { uuid: UUID, domain: 'd.example', callStart: old };
+    const names = (r: TieredRecordingResolver) => r.order(ref).map((t) => (t as { name: string }).name);
+    expect(names(make())).toEqual(['archive', 'local', 'local']);
+    expect(names(make({ tierOrder: ['peers', 'local', 'archive'] }))).toEqual(['archive', 'local', 'local']);
+    const peersFirst = make({ tierOrder: ['peers', 'local', 'archive'] }).order(ref);
+    expect(peersFirst.map((t) => (t as { backend: StorageBackend }).backend.name)).toEqual([
+      's3',
+      'peer:pbx-b',
+      'local',
+    ]);
+    const explicit = make({ oldCallTierOrder: ['local', 'peers', 'archive'] }).order(ref);
+    expect(explicit.map((t) => (t as { backend: StorageBackend }).backend.name)).toEqual([
+      'local',
+      'peer:pbx-b',
+      's3',
+    ]);
+  });
+
+  it('a tier order must name every tier once (a tier left out would turn its recordings into 404s)', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['local', 'peers'], /leaves out archive/],
+      [['local', 'peers', 'archive', 'local'], /"local" is listed twice/],
+      [['local', 'peer', 's3'], /unknown tier "peer"/],
+    ];
+    for (const [order, message] of cases) {
+      let err: unknown;
+      try {
+        make({ tierOrder: order as TierName[] });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(StorageConfigError);
+      expect(err).toMatchObject({ code: 'STORAGE_CONFIG', variable: 'tierOrder' });
+      expect((err as Error).message).toMatch(message);
+    }
+    expect(checkTierOrder([' S3', 'local ', 'peers'], 'X')).toEqual(['archive', 'local', 'peers']);
   });
 
   it('404 (undefined) when no tier has it; 503 when a tier could not say', async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { addAbortSignal, Readable } from 'node:stream';
 import {
@@ -17,6 +17,7 @@ import {
   type WriteOptions,
 } from '../backend.js';
 import {
+  StorageConfigError,
   StorageError,
   StorageInvalidKeyError,
   StorageNotFoundError,
@@ -36,6 +37,13 @@ export interface LocalFsBackendOptions {
   readChunkBytes?: number;
   /** fsync written files and their directory before `write` resolves. Default true. */
   fsync?: boolean;
+  /**
+   * `health()` is not ok when the file system has less space than this available (FreeSWITCH cannot write
+   * recordings on a full disk). Default 1 GiB; 0 never.
+   */
+  minFreeBytes?: number;
+  /** `health()` is not ok when fewer inodes than this are free (where the file system counts them). Default 10 000; 0 never. */
+  minFreeInodes?: number;
 }
 
 const TEMP_MARK = '.pbxkit-tmp-';
@@ -61,6 +69,8 @@ export class LocalFsBackend implements StorageBackend {
   private realRoot: Promise<string> | undefined;
   private readonly chunk: number;
   private readonly fsync: boolean;
+  private readonly minFreeBytes: number;
+  private readonly minFreeInodes: number;
 
   constructor(options: LocalFsBackendOptions) {
     if (!options?.root) throw new TypeError('LocalFsBackend needs a root directory');
@@ -68,6 +78,8 @@ export class LocalFsBackend implements StorageBackend {
     this.name = options.name ?? 'local';
     this.chunk = options.readChunkBytes ?? 1024 * 1024;
     this.fsync = options.fsync ?? true;
+    this.minFreeBytes = nonNegative(options.minFreeBytes, 1024 ** 3, 'minFreeBytes');
+    this.minFreeInodes = nonNegative(options.minFreeInodes, 10_000, 'minFreeInodes');
   }
 
   /** The absolute path of `key` (checked lexically; symlinks are checked when the file is used). */
@@ -215,27 +227,54 @@ export class LocalFsBackend implements StorageBackend {
     return complete || !last ? { items } : { items, cursor: last.key };
   }
 
+  /**
+   * Whether recordings can be written: the root is writable (a file is created and removed), and the file system
+   * has at least `minFreeBytes` available and `minFreeInodes` free inodes (`statfs`). `freeBytes` and
+   * `freeInodes` are reported either way (`instrumentBackend` exports them as gauges); `detail` says which
+   * threshold was crossed.
+   */
   async health(): Promise<HealthStatus> {
     const started = performance.now();
+    const result = (ok: boolean, detail: string, free: Partial<HealthStatus> = {}): HealthStatus => ({
+      ok,
+      backend: this.name,
+      detail,
+      latencyMs: performance.now() - started,
+      ...free,
+    });
+    let free: Pick<HealthStatus, 'freeBytes' | 'freeInodes'>;
+    try {
+      const fs = await statfs(this.root);
+      free = { freeBytes: fs.bavail * fs.bsize };
+      // A file system without an inode limit (btrfs, some network mounts) reports 0 of 0.
+      if (fs.files > 0) free.freeInodes = fs.ffree;
+    } catch (err) {
+      return result(false, `${this.root}: ${(err as Error).message}`);
+    }
+    const problems: string[] = [];
+    if (this.minFreeBytes > 0 && (free.freeBytes as number) < this.minFreeBytes) {
+      problems.push(
+        `${formatBytes(free.freeBytes as number)} free, below the minimum of ${formatBytes(this.minFreeBytes)}`,
+      );
+    }
+    if (this.minFreeInodes > 0 && free.freeInodes !== undefined && free.freeInodes < this.minFreeInodes) {
+      problems.push(`${free.freeInodes} inodes free, below the minimum of ${this.minFreeInodes}`);
+    }
+    if (problems.length > 0) return result(false, `${this.root}: ${problems.join('; ')}`, free);
     const probe = join(this.root, `${TEMP_MARK}health-${randomBytes(4).toString('hex')}`);
     try {
       const fh = await open(probe, 'wx');
       await fh.close();
       await rm(probe, { force: true });
-      return {
-        ok: true,
-        backend: this.name,
-        detail: `${this.root} writable`,
-        latencyMs: performance.now() - started,
-      };
     } catch (err) {
-      return {
-        ok: false,
-        backend: this.name,
-        detail: `${this.root}: ${(err as Error).message}`,
-        latencyMs: performance.now() - started,
-      };
+      return result(false, `${this.root}: ${(err as Error).message}`, free);
     }
+    const inodes = free.freeInodes === undefined ? '' : ` and ${free.freeInodes} inodes`;
+    return result(
+      true,
+      `${this.root} writable, ${formatBytes(free.freeBytes as number)}${inodes} free`,
+      free,
+    );
   }
 
   private rootReal(): Promise<string> {
@@ -318,6 +357,24 @@ export class LocalFsBackend implements StorageBackend {
       throw new StorageUnavailableError(this.name, `${key}: ${(err as Error).message}`, { cause: err });
     }
   }
+}
+
+function nonNegative(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0)
+    throw new StorageConfigError(name, `LocalFsBackend ${name} must be a number >= 0, got ${value}`);
+  return value;
+}
+
+/** `1.5 GiB`, `512 MiB`: for health details. */
+function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${n.toFixed(1)} ${units[i]}`;
 }
 
 function inside(root: string, path: string): boolean {

@@ -2,16 +2,40 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type Logger, MetricsFactory, type Registry, resolveLogger } from '@pbxkit/core';
+import {
+  AuthConfigError,
+  type Logger,
+  MetricsFactory,
+  type Registry,
+  resolveLogger,
+  type UrlSigner,
+} from '@pbxkit/core';
 import { type ByteRange, contentTypeFor, type ObjectInfo } from '../backend.js';
 import { StorageError, StorageNotFoundError } from '../errors.js';
 import type { RecordingSource, ResolvedRecording } from '../recording.js';
 import { neverReject, type RequestHandler } from './guard.js';
+import { RECORDING_ID_RE, signRecordingUrl } from './links.js';
 import { PumpError, pump } from './pump.js';
 import { parseRange } from './range.js';
 
-/** What the auth hook may answer: allow, or refuse (403, or the status given). */
-export type AuthDecision = boolean | { status: 401 | 403 | 404; reason: string };
+/**
+ * What the auth hook may answer: allow (`true`), or refuse: `false` is a 403 with the reason `forbidden`; an
+ * object gives the status, the headers (`WWW-Authenticate` on a 401) and the JSON reason. Without a reason the
+ * refusal says nothing: a 403 or 404 has no body, a 401 only `{"error":"unauthorized"}`.
+ */
+export type AuthDecision =
+  | boolean
+  | { status: 401 | 403 | 404; reason?: string; headers?: Record<string, string | string[]> };
+
+/** Options of the signed-link endpoint of {@link createRecordingsHandler}. */
+export interface RecordingLinksOptions {
+  /** Signs the links: the signer of the `HttpAuth` that checks them (`auth.links`). */
+  signer: UrlSigner;
+  /** Lifetime when the request gives no `expires_in`. Default 300 s. */
+  defaultExpiresInSeconds?: number;
+  /** Public origin put before the path (`https://pbx-a.example.com`); without it the link is a path. */
+  publicUrl?: string;
+}
 
 /** Options of {@link createRecordingsHandler}. */
 export interface RecordingsHandlerOptions {
@@ -19,8 +43,18 @@ export interface RecordingsHandlerOptions {
   source: RecordingSource | ((uuid: string) => Promise<ResolvedRecording | undefined>);
   /** Path prefix; requests are `GET|HEAD {basePath}/{uuid}`. Default `/recordings`. */
   basePath?: string;
-  /** Decides whether this request may have this recording. Default: everyone may. */
+  /**
+   * Decides whether this request may have this recording. Default: everyone may. `authorizeRecordings(auth)`
+   * accepts operators' bearer tokens or Basic users, or a signed link to this recording.
+   */
   authorize?: (req: IncomingMessage, uuid: string) => AuthDecision | Promise<AuthDecision>;
+  /**
+   * Serve `GET {basePath}/{uuid}/link?expires_in=<s>&download=1`: a signed link to the recording, as JSON
+   * `{ url, expiresAt }`, for a client with credentials (the CCP) to hand to one without (an agent's browser).
+   * The request passes `authorize` like a recording request does; a signed link never opens it (its signature
+   * is for the recording's own path). Off by default.
+   */
+  links?: RecordingLinksOptions;
   /**
    * No byte moved (from the backend, or to the client) for this long: the transfer is aborted. There is no limit
    * on a transfer's total duration. Default 60 000 ms.
@@ -44,8 +78,6 @@ export interface RecordingsHandlerOptions {
  * Its promise never rejects (see {@link createRecordingsHandler}).
  */
 export type RecordingsHandler = RequestHandler;
-
-const UUID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /**
  * An HTTP handler for `GET`/`HEAD {basePath}/{uuid}` that streams a recording from whichever backend the source
@@ -106,6 +138,62 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
     requests.inc({ method: req.method ?? '', status: String(status) });
   };
 
+  const refuse = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    refusal: Exclude<AuthDecision, boolean>,
+  ): void => {
+    for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value);
+    const error =
+      refusal.status === 401 ? 'unauthorized' : refusal.status === 404 ? 'not_found' : 'forbidden';
+    if (refusal.reason !== undefined || refusal.status === 401) {
+      json(req, res, refusal.status, {
+        error,
+        ...(refusal.reason !== undefined ? { reason: refusal.reason } : {}),
+      });
+      return;
+    }
+    res.writeHead(refusal.status, { 'Cache-Control': 'no-store', 'Content-Length': 0 });
+    res.end();
+    requests.inc({ method: req.method ?? '', status: String(refusal.status) });
+  };
+
+  const linksSigned = metrics.counter({
+    what: 'links_signed',
+    unit: 'total',
+    help: 'Signed recording links handed out by the link endpoint',
+  });
+  const link = (req: IncomingMessage, res: ServerResponse, url: URL, uuid: string): void => {
+    const links = options.links as RecordingLinksOptions;
+    const asked = url.searchParams.get('expires_in');
+    const expiresInSeconds = asked === null ? (links.defaultExpiresInSeconds ?? 300) : Number(asked);
+    const max = links.signer.maxLifetimeSeconds;
+    if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > max) {
+      json(req, res, 400, {
+        error: 'bad_request',
+        reason: `expires_in must be a whole number from 1 to ${max}`,
+      });
+      return;
+    }
+    let signed: string;
+    try {
+      signed = signRecordingUrl(uuid, {
+        signer: links.signer,
+        expiresInSeconds,
+        download: url.searchParams.get('download') === '1',
+        basePath,
+        ...(links.publicUrl ? { baseUrl: links.publicUrl } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof AuthConfigError)) throw err;
+      json(req, res, 400, { error: 'bad_request', reason: err.message });
+      return;
+    }
+    const expires = Number(new URL(signed, 'http://localhost').searchParams.get('expires'));
+    linksSigned.inc();
+    json(req, res, 200, { url: signed, expiresAt: new Date(expires * 1000).toISOString() });
+  };
+
   const handle: RequestHandler = async (req, res, next) => {
     let url: URL;
     try {
@@ -119,14 +207,17 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
       else json(req, res, 404, { error: 'not_found', reason: 'no such path' });
       return !next;
     }
+    let rest = url.pathname.slice(basePath.length + 1);
+    const wantsLink = options.links !== undefined && rest.endsWith('/link');
+    if (wantsLink) rest = rest.slice(0, -'/link'.length);
     let uuid: string;
     try {
-      uuid = decodeURIComponent(url.pathname.slice(basePath.length + 1));
+      uuid = decodeURIComponent(rest);
     } catch {
       json(req, res, 400, { error: 'bad_request', reason: 'the path has an invalid percent-escape' });
       return true;
     }
-    if (!UUID_RE.test(uuid)) {
+    if (!RECORDING_ID_RE.test(uuid)) {
       json(req, res, 404, { error: 'not_found', reason: 'not a call uuid' });
       return true;
     }
@@ -139,10 +230,13 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
       if (options.authorize) {
         const decision = await options.authorize(req, uuid);
         if (decision !== true) {
-          const refusal = decision === false ? { status: 403, reason: 'forbidden' } : decision;
-          json(req, res, refusal.status, { error: 'forbidden', reason: refusal.reason });
+          refuse(req, res, decision === false ? { status: 403, reason: 'forbidden' } : decision);
           return true;
         }
+      }
+      if (wantsLink) {
+        link(req, res, url, uuid);
+        return true;
       }
       // A second look only when the first location proved wrong before any byte was sent: the archiver moved it
       // to S3 and deleted the local copy between resolving and reading, or a remembered location went stale.

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { MIN_SECRET_BYTES, MIN_SECRET_CHARS, secretProblem } from '@pbxkit/core';
 import { StoragePeerSecretError } from '../errors.js';
 
 /** Header names of a signed peer request. */
@@ -44,44 +45,21 @@ export function sign(secret: string | Buffer, parts: SignedParts): string {
   return createHmac('sha256', secret).update(canonical(parts)).digest('hex');
 }
 
-/** Fewest characters a peer secret given as a string may have. */
-export const MIN_PEER_SECRET_CHARS = 32;
+/** Fewest characters a peer secret given as a string may have (the rule of `checkSecret` in `@pbxkit/core`). */
+export const MIN_PEER_SECRET_CHARS = MIN_SECRET_CHARS;
 /** Fewest bytes a peer secret given as a `Buffer` (raw random bytes) may have. */
-export const MIN_PEER_SECRET_BYTES = 16;
-/** Fewest distinct characters (or byte values): refuses `'x'.repeat(32)` and `'changeme'.repeat(4)`. */
-const MIN_DISTINCT = 8;
-const HOW_TO_GENERATE = 'generate one with `openssl rand -hex 32`';
+export const MIN_PEER_SECRET_BYTES = MIN_SECRET_BYTES;
 
 /**
  * Refuses a peer secret that is missing or that anyone could guess, with a {@link StoragePeerSecretError}: a
  * string needs at least {@link MIN_PEER_SECRET_CHARS} characters (`openssl rand -hex 16` prints 32, i.e. 16
  * random bytes; `openssl rand -hex 32` prints 64), a `Buffer` at least {@link MIN_PEER_SECRET_BYTES} bytes, and
- * either at least 8 distinct characters or byte values. The message never contains the secret.
+ * either at least 8 distinct characters or byte values (`secretProblem` of `@pbxkit/core`, the rule every pbxkit
+ * secret follows). The message never contains the secret.
  */
 export function checkPeerSecret(secret: unknown): asserts secret is string | Buffer {
-  const isBuffer = Buffer.isBuffer(secret);
-  if (typeof secret !== 'string' && !isBuffer) {
-    throw new StoragePeerSecretError(
-      'missing',
-      `no peer secret given: every instance needs the same secret of at least ${MIN_PEER_SECRET_CHARS} characters (${HOW_TO_GENERATE})`,
-    );
-  }
-  const [length, minimum, unit] = isBuffer
-    ? [secret.length, MIN_PEER_SECRET_BYTES, 'bytes']
-    : [secret.length, MIN_PEER_SECRET_CHARS, 'characters'];
-  if (length < minimum) {
-    throw new StoragePeerSecretError(
-      length === 0 ? 'missing' : 'too_short',
-      `peer secret too short: ${length} ${unit}, at least ${minimum} needed (${HOW_TO_GENERATE})`,
-    );
-  }
-  const distinct = new Set<string | number>(secret).size;
-  if (distinct < MIN_DISTINCT) {
-    throw new StoragePeerSecretError(
-      'repetitive',
-      `peer secret too easy to guess: only ${distinct} distinct ${isBuffer ? 'byte values' : 'characters'} (${HOW_TO_GENERATE})`,
-    );
-  }
+  const weak = secretProblem(secret, 'peer secret');
+  if (weak) throw new StoragePeerSecretError(weak.problem, weak.message);
 }
 
 /** Headers for a request to the peer `request.peer`, signed now (or at `options.now`, Unix ms). */
