@@ -130,7 +130,13 @@ describe('a spool whose disk fills up and is freed again', () => {
     // Their writes succeed, but no journal line can be written, and neither can the poison's dead letter.
     store.open();
     picky.open();
-    await until(d, 'error', () => (kinds.get('journal') ?? 0) >= 3 && (kinds.get('dead_letter') ?? 0) >= 3);
+    await until(
+      d,
+      'error',
+      () =>
+        ((kinds.get('journal') ?? 0) >= 3 && (kinds.get('dead_letter') ?? 0) >= 3) ||
+        (d.stats().store?.depth ?? 0) < 20, // an entry dropped from the queue: the assertion below says so
+    );
     // Nothing acknowledged left the queues or the spool.
     expect(await spool.pending()).toHaveLength(20);
     expect(d.stats().store?.depth).toBe(20);
@@ -183,7 +189,7 @@ describe('a spool whose disk fills up and is freed again', () => {
     for (let i = 0; i < 3; i++) ids.push(await spool.append({ ...makeCdr(), leg: 'a' }));
     await spool.markDone('s', [ids[0] as string]);
     disk.full = true;
-    await expect(spool.markDone('s', [ids[1] as string])).rejects.toMatchObject({ code: 'CDR_SPOOL' });
+    await expect(spool.markDone('s', [ids[1] as string])).rejects.toThrow(/ENOSPC/);
     await expect(spool.markDone('s', [ids[1] as string])).rejects.toThrow(/ENOSPC/);
     disk.full = false;
     await spool.markDone('s', [ids[1] as string, ids[2] as string]);
