@@ -4,7 +4,9 @@ export { type DeliverFilesOptions, deliverFiles, type FileRunSummary } from './c
 export { type CdrEncoding, type DecodedCdr, decodeCdrBody, decodeCdrFile } from './decode/transport.js';
 export {
   CdrDispatcher,
+  type CdrDispatcherEvents,
   type CdrDispatcherOptions,
+  CdrLostEntryError,
   type DispatchRetryOptions,
   type DispatchSinkOptions,
 } from './dispatch/dispatcher.js';

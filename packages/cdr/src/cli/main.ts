@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { PbxkitError } from '@pbxkit/core';
 import type { CdrSink } from '../sink.js';
 import { MongoCdrSink } from '../sinks/mongo.js';
 import { PostgresCdrSink } from '../sinks/postgres.js';
@@ -62,7 +63,11 @@ function progress(io: CliIo, summary: FileRunSummary): void {
 }
 
 /** A mistake on the command line (unknown option, missing argument, a path that is not there): exit 2. */
-class UsageError extends Error {}
+class UsageError extends PbxkitError {
+  constructor(message: string) {
+    super('CDR_CLI_USAGE', message);
+  }
+}
 
 /** An error as one line: its message, without a stack (a file system error's message names the path already). */
 function oneLine(err: unknown): string {

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { copyFile, link, open, unlink } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { PbxkitError } from '@pbxkit/core';
 import { errorCode } from '../sink-errors.js';
 
 /** `name` with `.n` before its extension (`a_<uuid>.cdr.xml` → `a_<uuid>.2.cdr.xml`), so it stays a CDR file. */
@@ -13,10 +14,9 @@ export function numberedName(name: string, n: number): string {
 const NO_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
 /** The move of a delivered file failed; the file is where it was. */
-export class MoveAsideError extends Error {
+export class MoveAsideError extends PbxkitError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'MoveAsideError';
+    super('CDR_MOVE_ASIDE', message, options);
   }
 }
 

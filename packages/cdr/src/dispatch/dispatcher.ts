@@ -1,6 +1,5 @@
-import { Backoff, type Logger, type Registry, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
+import { Backoff, type Logger, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
 import type { CdrRecord } from '../record.js';
-import type { CdrSink } from '../sink.js';
 import { isTransientError } from '../sink-errors.js';
 import { entryTime } from '../spool/ids.js';
 import type { CdrSpool, SpoolAppended } from '../spool/spool.js';
@@ -13,68 +12,12 @@ import {
   summarizeError,
 } from './health.js';
 import { type DispatcherMetrics, dispatcherMetrics } from './metrics.js';
-import { createWorker, type DispatchRetryOptions, type DispatchSinkOptions, type Worker } from './worker.js';
+import { type CdrDispatcherEvents, type CdrDispatcherOptions, CdrLostEntryError } from './options.js';
+import { createWorker, type Worker } from './worker.js';
 
+export type { CdrDispatcherEvents, CdrDispatcherOptions } from './options.js';
+export { CdrLostEntryError } from './options.js';
 export type { DispatchRetryOptions, DispatchSinkOptions } from './worker.js';
-
-/** Options of {@link CdrDispatcher}. */
-export interface CdrDispatcherOptions {
-  spool: CdrSpool;
-  /** Destinations; each is written independently (one's outage never blocks another). Names must differ. */
-  sinks: ReadonlyArray<CdrSink | DispatchSinkOptions>;
-  /** Records per `write` call. Default 100. */
-  batchSize?: number;
-  /**
-   * Batches in flight per sink. Default 2. An idle sink is written at once, even a batch of one; a further
-   * batch starts while others are in flight only when a full `batchSize` is waiting, so that under load the
-   * queue fills large batches (fewer, cheaper writes) instead of being split into small parallel ones.
-   */
-  concurrency?: number;
-  /** Backoff and dead-letter policy of every sink (a sink's own `retry` overrides it). */
-  retry?: DispatchRetryOptions;
-  /** Where errors, retries, dead letters and sink state changes are logged. */
-  logger?: Logger;
-  /** Registry for the `pbxkit_cdr_sink_*` and `pbxkit_cdr_dispatcher_*` metrics. */
-  registry?: Registry;
-  /** How often the queue depth, lag, down-time and dead-letter gauges are refreshed, ms. Default 1000. */
-  metricsIntervalMs?: number;
-  /**
-   * How often the spool is checked against the sinks' queues, ms. Default 30 000. An entry that is in the spool
-   * but in no queue of a sink that lacks it (which only a bug can cause) is queued again, and logged and
-   * counted as a `lost_entry` error; the dead letters on disk are recounted. 0 turns it off.
-   */
-  reconcileIntervalMs?: number;
-}
-
-interface DispatcherEvents {
-  /** A sink stored these entries (their records are in the same order). */
-  delivered: (sink: string, ids: readonly string[]) => void;
-  /** A write failed; it is retried after `delayMs`. `attempt` counts the failures of this batch so far. */
-  retry: (sink: string, err: unknown, attempt: number, delayMs: number) => void;
-  /** A write failed because the sink could not be reached or used: the sink is `down` until a write succeeds. */
-  sinkDown: (sink: string, err: unknown) => void;
-  /** A write succeeded after the sink was `down` for `downMs`. */
-  sinkUp: (sink: string, downMs: number) => void;
-  /** A sink gave up on an entry after its attempts ran out; the entry is in `dead/<sink>/`. */
-  deadLetter: (sink: string, id: string, err: unknown) => void;
-  /** Every sink has the entry: it left the spool. */
-  removed: (id: string) => void;
-  /** Every sink's queue is empty and nothing is in flight. */
-  idle: () => void;
-  /**
-   * Something the dispatcher had to handle itself (the spool cannot write a journal line or a dead letter, ...).
-   * Listening is optional: every such error is also logged and counted in `pbxkit_cdr_dispatcher_errors_total`.
-   */
-  error: (err: unknown, kind: DispatcherErrorKind) => void;
-}
-
-/** Why an entry went back into a queue (see {@link CdrDispatcherOptions.reconcileIntervalMs}). */
-class LostEntryError extends Error {
-  constructor(readonly ids: readonly string[]) {
-    super(`${ids.length} spool entries were in no sink queue (first ${ids[0]}): queued again`);
-    this.name = 'LostEntryError';
-  }
-}
 
 /** What a retried spool operation resolves with when the dispatcher stops before it succeeds. */
 const STOPPED = Symbol('stopped');
@@ -101,7 +44,7 @@ function isSystemError(err: unknown): boolean {
  * Sinks must be idempotent by call uuid: after a crash, an entry whose completion was not yet journaled is
  * written again.
  */
-export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
+export class CdrDispatcher extends TypedEmitter<CdrDispatcherEvents> {
   readonly spool: CdrSpool;
   private readonly workers: Worker[];
   private readonly logger: Logger;
@@ -301,22 +244,24 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     if (this.state !== 'running') return;
     const lost: string[] = [];
     for (const id of this.spool.pendingIds()) {
+      let tracked = false;
       let waiting = false;
       for (const w of this.workers) {
-        if (this.spool.isDone(w.name, id)) continue;
-        waiting = true;
-        if (!w.known.has(id)) {
+        // Still in flight (a journal compaction can keep a batch there after its marks are in memory).
+        if (w.known.has(id)) tracked = true;
+        else if (!this.spool.isDone(w.name, id)) {
+          waiting = true;
           this.enqueue(w, id);
           if (lost.at(-1) !== id) lost.push(id);
         }
       }
-      if (!waiting && !this.removing.has(id)) {
+      if (!tracked && !waiting && !this.removing.has(id)) {
         lost.push(id);
         this.track(this.removeEntry(id));
       }
     }
     if (lost.length) {
-      this.reportError('lost_entry', new LostEntryError(lost), { entries: lost.length });
+      this.reportError('lost_entry', new CdrLostEntryError(lost), { entries: lost.length });
       for (const w of this.workers) this.pump(w);
     }
     for (const w of this.workers) {
@@ -353,7 +298,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
             this.forget(w, id);
             if (this.state === 'running') {
               this.enqueue(w, id);
-              this.reportError('lost_entry', new LostEntryError([id]), { sink: w.name });
+              this.reportError('lost_entry', new CdrLostEntryError([id]), { sink: w.name });
             }
           }
         }

@@ -265,11 +265,6 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     return [...this.index.keys()].sort();
   }
 
-  /** True while entry `id` is in the spool (appended, not yet removed). */
-  isPending(id: string): boolean {
-    return this.index.has(id);
-  }
-
   /** The ids of the pending entries, in no particular order, read synchronously (see {@link pending}). */
   pendingIds(): string[] {
     return [...this.index.keys()];
