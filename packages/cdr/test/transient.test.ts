@@ -21,7 +21,7 @@ import {
   parseCdr,
 } from '../src/index.js';
 import { CdrSpool } from '../src/spool/spool.js';
-import { MemorySink, makeCdr } from './dispatch-helpers.js';
+import { FlakySink, MemorySink, makeCdr } from './dispatch-helpers.js';
 import { startCongoDb } from './mongo-server.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -202,6 +202,29 @@ describe('a sink that cannot be reached', () => {
         (await sink.collection.find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
       failures: 4,
     });
+  });
+});
+
+describe('a sink that fails in a way it does not call transient', () => {
+  it('stays up, but health() says degraded while its writes fail and entries wait for it', async () => {
+    const sink = new FlakySink('odd', 3);
+    const spool = await openSpool();
+    const d = dispatcher({ spool, sinks: [sink], retry: { minMs: 1, maxMs: 4, maxAttempts: 10 } });
+    await d.start();
+    let retries = 0;
+    const failing = new Promise<void>((resolve) =>
+      d.on('retry', () => {
+        if (++retries === 2) resolve();
+      }),
+    );
+    await appendMany(spool, [makeCdr()]);
+    await failing;
+    const health = d.health();
+    expect(health.status).toBe('degraded');
+    expect(health.sinks.odd).toMatchObject({ state: 'up', depth: 1, lastError: { transient: false } });
+    expect(health.sinks.odd?.consecutiveFailures).toBeGreaterThanOrEqual(2);
+    await d.drained();
+    expect(d.health()).toMatchObject({ status: 'ok', sinks: { odd: { consecutiveFailures: 0, depth: 0 } } });
   });
 });
 

@@ -163,13 +163,15 @@ export class CdrDispatcher extends TypedEmitter<CdrDispatcherEvents> {
   }
 
   /**
-   * Whether CDRs flow: `ok`, or `degraded` while a sink is `down` or the spool cannot write (CDRs wait in the
-   * spool and flow again on their own once the cause is gone), or `stopped`; with every sink's
-   * {@link stats}, the spool's state and the errors reported so far. Meant for a `/health` endpoint.
+   * Whether CDRs flow: `ok`, or `degraded` while a sink is `down` or its last write failed with entries still
+   * waiting, or the spool cannot write (CDRs wait in the spool and flow again on their own once the cause is gone), or `stopped`; with every
+   * sink's {@link stats}, the spool's state and the errors reported so far. Meant for a `/health` endpoint.
    */
   health(): CdrDispatcherHealth {
     const sinks = this.stats();
-    const down = Object.values(sinks).some((s) => s.state === 'down') || this.spoolHealth.state === 'failing';
+    const down =
+      Object.values(sinks).some((s) => s.state === 'down' || (s.consecutiveFailures > 0 && s.depth > 0)) ||
+      this.spoolHealth.state === 'failing';
     return {
       status: this.state !== 'running' ? 'stopped' : down ? 'degraded' : 'ok',
       sinks,

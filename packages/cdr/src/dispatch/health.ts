@@ -71,9 +71,11 @@ export interface SpoolHealth {
  */
 export interface CdrDispatcherHealth {
   /**
-   * `ok`: running, every sink `up` and the spool writing. `degraded`: running, but a sink is `down` or the spool
-   * is `failing` (CDRs are kept and wait; they flow again on their own once the cause is gone). `stopped`: not
-   * started, or stopped. Dead letters do not change it: they are reported per sink (`deadLetters`).
+   * `ok`: running, every sink `up` with its last write stored, and the spool writing. `degraded`: running, but a
+   * sink is `down`, or its last write failed and entries wait for it (`consecutiveFailures` > 0 and `depth` > 0:
+   * it is refusing a record, or failing in a way it does not classify), or the spool is `failing`; CDRs are kept and wait, and flow again on their own
+   * once the cause is gone. `stopped`: not started, or stopped. Dead letters do not change it: they are reported
+   * per sink (`deadLetters`).
    */
   status: 'ok' | 'degraded' | 'stopped';
   /** Per sink: queue, lag, state, last error, dead letters. */
