@@ -4,11 +4,19 @@ export { type DeliverFilesOptions, deliverFiles, type FileRunSummary } from './c
 export { type CdrEncoding, type DecodedCdr, decodeCdrBody, decodeCdrFile } from './decode/transport.js';
 export {
   CdrDispatcher,
+  type CdrDispatcherEvents,
   type CdrDispatcherOptions,
+  CdrLostEntryError,
   type DispatchRetryOptions,
   type DispatchSinkOptions,
-  type SinkStats,
 } from './dispatch/dispatcher.js';
+export type {
+  CdrDispatcherHealth,
+  DispatcherErrorKind,
+  ErrorSummary,
+  SinkStats,
+  SpoolHealth,
+} from './dispatch/health.js';
 export { type CdrService, type CdrServiceOptions, startCdrService } from './dispatch/service.js';
 export { CdrDecodeError, CdrParseError } from './errors.js';
 export { toFusionPbxJson } from './fusionpbx/json.js';
@@ -40,6 +48,7 @@ export {
 export { CdrRetention, type CdrRetentionEvents, type CdrRetentionOptions } from './retention/retention.js';
 export type { CdrSink, CdrStore, PreparedCdr, PreparingCdrSink } from './sink.js';
 export { isPreparingSink } from './sink.js';
+export { CdrSinkUnavailableError, isTransientError } from './sink-errors.js';
 export {
   type ForwardedCdr,
   forwardBody,
@@ -64,12 +73,14 @@ export {
   encodeFieldName,
   toMongoDocument,
 } from './sinks/mongo-document.js';
+export { isMongoTransient } from './sinks/mongo-errors.js';
 export {
   PostgresCdrSink,
   type PostgresCdrSinkOptions,
   type PostgresPreparedCdr,
   type PostgresTarget,
 } from './sinks/postgres.js';
+export { isPostgresTransient } from './sinks/postgres-errors.js';
 export { type InspectedEntry, inspectSpool, type SpoolReport } from './spool/inspect.js';
 export { SpoolLockedError } from './spool/lock.js';
 export {

@@ -9,6 +9,15 @@ export interface CdrSink {
   readonly name: string;
   /** Stores every record of the batch, or rejects (then the batch is retried). */
   write(records: readonly CdrRecord[]): Promise<void>;
+  /**
+   * Tells the dispatcher what a rejected write means. `true`: the sink could not take any write (connection
+   * refused, reset or timed out, DNS failure, server shutting down, too many connections, ...): the batch is
+   * retried until the sink is back, with capped backoff, the attempt is not counted towards `maxAttempts`, and
+   * the sink is reported `down`. `false`: the sink refused these records (a constraint or data error): the
+   * attempt counts, and a record still refused after `maxAttempts` is dead-lettered. Without this method the
+   * dispatcher uses {@link isTransientError} (Node's network errors and {@link CdrSinkUnavailableError}).
+   */
+  isTransient?(err: unknown): boolean;
   /** Releases connections. */
   close?(): Promise<void>;
 }

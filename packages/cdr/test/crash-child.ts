@@ -1,28 +1,42 @@
 /**
- * The process the crash and outage tests kill: receiver + spool + dispatcher on a real port, delivering to
- * PostgreSQL (`CRASH_DATABASE_URL` + `CRASH_SCHEMA`) or to a durable file store (`CRASH_STORE_DIR`).
+ * The process the crash test kills: receiver + spool + dispatcher on a real port, delivering to PostgreSQL
+ * (`CRASH_DATABASE_URL` + `CRASH_SCHEMA`).
  *
  * Talks to the test through stdout (one JSON line per message: `{ url }` when listening, `{ drained, pending }`
- * after each `drain` line read from stdin).
+ * after each `drain` line read from stdin). Warnings and errors are logged to stderr, which the test shows when
+ * the child fails.
  */
 import { createInterface } from 'node:readline';
+import type { Logger } from '@pbxkit/core';
 import { PostgresCdrSink, startCdrService } from '../src/index.js';
-import type { CdrSink } from '../src/sink.js';
-import { FileStoreSink } from './dispatch-helpers.js';
 
 const spoolDir = process.env.CRASH_SPOOL_DIR;
 if (!spoolDir) throw new Error('CRASH_SPOOL_DIR is required');
 const databaseUrl = process.env.CRASH_DATABASE_URL;
-const storeDir = process.env.CRASH_STORE_DIR;
+if (!databaseUrl) throw new Error('CRASH_DATABASE_URL is required');
 
-let sink: CdrSink;
-if (databaseUrl) {
-  sink = new PostgresCdrSink({ connectionString: databaseUrl, max: 4 }, { schema: process.env.CRASH_SCHEMA });
-} else if (storeDir) {
-  sink = new FileStoreSink(storeDir);
-} else {
-  throw new Error('CRASH_DATABASE_URL or CRASH_STORE_DIR is required');
-}
+const sink = new PostgresCdrSink(
+  { connectionString: databaseUrl, max: 4 },
+  { schema: process.env.CRASH_SCHEMA },
+);
+
+const toStderr =
+  (level: string) =>
+  (obj: object | string, msg?: string): void => {
+    process.stderr.write(
+      `${level} ${typeof obj === 'string' ? obj : `${msg ?? ''} ${JSON.stringify(obj)}`}\n`,
+    );
+  };
+const quiet = () => {};
+const logger: Logger = {
+  trace: quiet,
+  debug: quiet,
+  info: quiet,
+  warn: toStderr('warn'),
+  error: toStderr('error'),
+  fatal: toStderr('fatal'),
+  child: () => logger,
+};
 
 const send = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
@@ -32,11 +46,11 @@ const service = await startCdrService({
   sinks: [sink],
   batchSize: 50,
   concurrency: 2,
-  // Never dead-letter here: the tests count on every CDR reaching the store.
-  retry: { minMs: 5, maxMs: 100, maxAttempts: Number.POSITIVE_INFINITY },
+  // The default maxAttempts: a PostgreSQL that is unreachable for a while never uses attempts up.
+  retry: { minMs: 5, maxMs: 100 },
   credentials: { username: 'fs', password: 'secret' },
+  logger,
 });
-service.dispatcher.on('error', (err) => process.stderr.write(`dispatcher error: ${String(err)}\n`));
 send({ url: service.url, pid: process.pid });
 
 for await (const line of createInterface({ input: process.stdin })) {

@@ -4,50 +4,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabaseUrl } from '../../../scripts/test-env.js';
 import { PostgresCdrSink } from '../src/sinks/postgres.js';
 import { type Cdr, postConcurrently, ServiceProcess } from './crash-helpers.js';
-import { FileStoreSink, makeCdr } from './dispatch-helpers.js';
+import { makeCdr } from './dispatch-helpers.js';
 
-/**
- * The store the child delivers to: the real PostgreSQL of `scripts/with-test-services.sh` (FusionPBX's
- * `v_xml_cdr`, keyed by `xml_cdr_uuid`) when PBXKIT_TEST_DATABASE_URL is set, else a durable file store.
- */
-export interface Store {
-  label: string;
+/** The store the child delivers to: FusionPBX's `v_xml_cdr` (keyed by `xml_cdr_uuid`) in a schema of its own on the real PostgreSQL. */
+interface Store {
   env: Record<string, string>;
   /** Every stored uuid, once per row. */
   uuids(): Promise<string[]>;
   close(): Promise<void>;
 }
 
-export async function openStore(): Promise<Store> {
-  const url = process.env.PBXKIT_TEST_DATABASE_URL;
-  if (url) {
-    const schema = `cdr_crash_${process.pid}_${randomUUID().slice(0, 8)}`;
-    const pool = new pg.Pool({ connectionString: url, max: 2 });
-    await pool.query(`create schema ${schema}`);
-    const sink = new PostgresCdrSink({ pool }, { schema });
-    await sink.createSchema();
-    return {
-      label: 'PostgreSQL',
-      env: { CRASH_DATABASE_URL: url, CRASH_SCHEMA: schema },
-      uuids: async () =>
-        (await pool.query<{ u: string }>(`select xml_cdr_uuid::text as u from ${schema}.v_xml_cdr`)).rows.map(
-          (r) => r.u,
-        ),
-      close: async () => {
-        await pool.query(`drop schema ${schema} cascade`);
-        await pool.end();
-      },
-    };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'pbxkit-crash-store-'));
-  new FileStoreSink(dir);
+async function openStore(): Promise<Store> {
+  const url = testDatabaseUrl();
+  const schema = `cdr_crash_${process.pid}_${randomUUID().slice(0, 8)}`;
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  await pool.query(`create schema ${schema}`);
+  const sink = new PostgresCdrSink({ pool }, { schema });
+  await sink.createSchema();
   return {
-    label: 'file store (PBXKIT_TEST_DATABASE_URL not set)',
-    env: { CRASH_STORE_DIR: dir },
-    uuids: async () => FileStoreSink.rows(dir),
-    close: async () => {},
+    env: { CRASH_DATABASE_URL: url, CRASH_SCHEMA: schema },
+    uuids: async () =>
+      (await pool.query<{ u: string }>(`select xml_cdr_uuid::text as u from ${schema}.v_xml_cdr`)).rows.map(
+        (r) => r.u,
+      ),
+    close: async () => {
+      await pool.query(`drop schema ${schema} cascade`);
+      await pool.end();
+    },
   };
 }
 
@@ -113,13 +99,13 @@ describe('crash safety: kill -9 of the receiving process mid-load', () => {
     expect(stored.length).toBe(new Set(stored).size);
     const storedSet = new Set(stored);
     const lost = [...everAcked].filter((u) => !storedSet.has(u));
-    expect(lost, `acknowledged but not stored (${store.label})`).toEqual([]);
+    expect(lost, 'acknowledged but not stored').toEqual([]);
     // Every CDR was acknowledged in the end, so the store holds exactly them.
     expect(everAcked.size).toBe(all.length);
     expect(storedSet).toEqual(new Set(all.map((c) => c.uuid)));
     // Every segment was spent and deleted.
     expect(readdirSync(join(spoolDir, 'segments'))).toEqual([]);
     expect(readdirSync(join(spoolDir, 'quarantine'))).toEqual([]);
-    console.info(`crash test on ${store.label}: ${JSON.stringify(kills)}`);
+    console.info(`crash test on PostgreSQL: ${JSON.stringify(kills)}`);
   });
 });

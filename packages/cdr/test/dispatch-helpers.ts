@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { link, mkdir, open, unlink } from 'node:fs/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { fixture } from '../../../scripts/test-env.js';
 import { parseCdr } from '../src/parse/parse-cdr.js';
 import type { CdrRecord } from '../src/record.js';
@@ -115,49 +112,6 @@ export class PoisonSink extends MemorySink {
     const bad = records.find((r) => this.poison.has(r.uuid));
     if (bad) throw new Error(`${this.name}: refuses ${bad.uuid}`);
     await super.write(records);
-  }
-}
-
-/**
- * A durable, idempotent store on disk: one file per call uuid, written to a temp file, fsynced and hard-linked
- * into place (a second write of the same uuid finds the name taken and changes nothing). Survives `kill -9`.
- */
-export class FileStoreSink implements CdrSink {
-  readonly name = 'filestore';
-  private seq = 0;
-
-  constructor(readonly dir: string) {
-    mkdirSync(join(dir, 'tmp'), { recursive: true });
-    mkdirSync(join(dir, 'rows'), { recursive: true });
-  }
-
-  async write(records: readonly CdrRecord[]): Promise<void> {
-    await mkdir(join(this.dir, 'rows'), { recursive: true });
-    for (const r of records) {
-      const tmp = join(this.dir, 'tmp', `${process.pid}-${++this.seq}`);
-      const handle = await open(tmp, 'wx');
-      await handle.writeFile(JSON.stringify({ uuid: r.uuid, leg: r.leg, bytes: r.xml.length }));
-      await handle.sync();
-      await handle.close();
-      try {
-        await link(tmp, join(this.dir, 'rows', r.uuid));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      await unlink(tmp);
-    }
-    const dir = await open(join(this.dir, 'rows'), 'r');
-    await dir.sync();
-    await dir.close();
-  }
-
-  /** The uuids stored. */
-  static rows(dir: string): string[] {
-    return readdirSync(join(dir, 'rows'));
-  }
-
-  static row(dir: string, uuid: string): { uuid: string; leg: string; bytes: number } {
-    return JSON.parse(readFileSync(join(dir, 'rows', uuid), 'utf8'));
   }
 }
 

@@ -60,8 +60,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A CongoDB wire server on 127.0.0.1 (in memory, in this process) and its connection string. */
-export async function startCongoDb(): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * A CongoDB wire server on 127.0.0.1 (in memory, in this process) and its connection string. `stop()` ends it
+ * (every connection cut, the port closed) and `restart()` listens again on the same port, with the same data.
+ */
+export async function startCongoDb(): Promise<{
+  url: string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}> {
   patchStringIds();
   const port = await freePort();
   const server = new CongoServer({ host: '127.0.0.1', port, storage: 'memory' });
@@ -69,5 +76,6 @@ export async function startCongoDb(): Promise<{ url: string; stop(): Promise<voi
   return {
     url: `mongodb://127.0.0.1:${port}/?directConnection=true`,
     stop: () => server.stop(),
+    restart: () => server.start(),
   };
 }

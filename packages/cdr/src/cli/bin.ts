@@ -6,7 +6,8 @@ runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`pbxkit-cdr: ${(err as Error).stack ?? String(err)}\n`);
+    // runCli reports its own errors; this is the last resort, one line as well.
+    process.stderr.write(`pbxkit-cdr: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   },
 );

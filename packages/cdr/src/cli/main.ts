@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { PbxkitError } from '@pbxkit/core';
 import type { CdrSink } from '../sink.js';
 import { MongoCdrSink } from '../sinks/mongo.js';
 import { PostgresCdrSink } from '../sinks/postgres.js';
@@ -19,7 +20,10 @@ const USAGE = `usage:
 
 Reads FreeSWITCH CDR files: log-dir files (raw XML) and err-log-dir files (URL-encoded or base64, as
 mod_xml_cdr wrote them), sniffing each. Safe to run twice: the stores are idempotent by call uuid.
-'import' creates the v_xml_cdr table when it is missing. Exits 1 and lists the files that failed.
+'import' creates the v_xml_cdr table when it is missing. Exits 1 and lists the files that failed, 2 on a
+usage error (a path that does not exist, a bad option). --move-done moves each delivered file into DIR,
+across file systems too; a name already there gets a number (a_<uuid>.1.cdr.xml); a delivered file that
+cannot be moved (read-only directory) stays where it is, with a warning.
 'spool' reads a receiver's spool without changing it (safe while the service runs): segments, entries, what
 each sink still lacks, dead letters, quarantined bodies; --export writes the CDRs some sink lacks (all with
 --all) as <uuid>.cdr.xml files that 'import' and 'repush' take.`;
@@ -58,11 +62,35 @@ function progress(io: CliIo, summary: FileRunSummary): void {
   }
 }
 
+/** A mistake on the command line (unknown option, missing argument, a path that is not there): exit 2. */
+class UsageError extends PbxkitError {
+  constructor(message: string) {
+    super('CDR_CLI_USAGE', message);
+  }
+}
+
+/** An error as one line: its message, without a stack (a file system error's message names the path already). */
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
+}
+
 /**
- * The `pbxkit-cdr` command. Resolves with the exit code: 0 when every file was delivered, 1 when some failed
- * (each listed), 2 on a usage error.
+ * The `pbxkit-cdr` command. Resolves with the exit code: 0 when every file was delivered (files that could not
+ * be moved by `--move-done` are warnings), 1 when some failed (each listed) or the run could not go on, 2 on a
+ * usage error (an unknown option, a missing argument, a path that does not exist). Every error is one line on
+ * stderr; it never throws.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (err) {
+    const usage = err instanceof UsageError;
+    io.stderr.write(`pbxkit-cdr: ${oneLine(err)}${usage ? " (see 'pbxkit-cdr --help')" : ''}\n`);
+    return usage ? 2 : 1;
+  }
+}
+
+async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -83,8 +111,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       },
     });
   } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
+    throw new UsageError(oneLine(err));
   }
   const [command, ...paths] = parsed.positionals;
   const values = parsed.values as Record<string, string | boolean | undefined>;
@@ -92,36 +119,49 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
   }
-  if (paths.length === 0) {
-    io.stderr.write(`no files or directories given\n${USAGE}\n`);
-    return 2;
+  if (command !== 'import' && command !== 'repush' && command !== 'spool') {
+    throw new UsageError(`unknown command ${JSON.stringify(command)}: import, repush or spool`);
   }
+  if (paths.length === 0) throw new UsageError(`${command}: no files or directories given`);
   if (command === 'spool') return spoolCommand(paths, values, io);
+  if (command === 'import' && typeof values.into !== 'string')
+    throw new UsageError('import: --into is required');
+  if (command === 'repush' && typeof values.to !== 'string') throw new UsageError('repush: --to is required');
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+    throw new UsageError(
+      `--concurrency must be a whole number >= 1, not ${JSON.stringify(values.concurrency)}`,
+    );
+  }
+  // The paths first: a typo is reported before any store is opened.
+  const files = await collectCdrFiles(paths).catch((err: unknown) => {
+    const { code, path } = err as NodeJS.ErrnoException;
+    if (code === 'ENOENT') throw new UsageError(`no such file or directory: ${path}`);
+    if (code === 'EACCES') throw new UsageError(`permission denied: ${path}`);
+    throw err;
+  });
   let sink: CdrSink;
   try {
-    if (command === 'import' && typeof values.into === 'string') sink = await openStore(values.into);
-    else if (command === 'repush' && typeof values.to === 'string') sink = await openForwarder(values);
-    else {
-      io.stderr.write(
-        `${command === 'import' ? '--into' : command === 'repush' ? '--to' : 'a command'} is required\n${USAGE}\n`,
-      );
-      return 2;
-    }
+    sink = command === 'import' ? await openStore(values.into as string) : await openForwarder(values);
   } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n`);
-    return 2;
+    throw new UsageError(oneLine(err));
   }
+  const moveTo = typeof values['move-done'] === 'string' ? values['move-done'] : undefined;
   try {
-    const files = await collectCdrFiles(paths);
     const summary = await deliverFiles(files, sink, {
-      concurrency: values.concurrency ? Number(values.concurrency) : undefined,
-      moveDoneTo: typeof values['move-done'] === 'string' ? values['move-done'] : undefined,
+      concurrency,
+      moveDoneTo: moveTo,
       onProgress: (s) => progress(io, s),
     });
+    const moved =
+      moveTo && summary.notMoved.length ? `, ${summary.notMoved.length} not moved to ${moveTo}` : '';
     io.stdout.write(
-      `${summary.done} of ${summary.total} CDR files delivered, ${summary.failed.length} failed\n`,
+      `${summary.done} of ${summary.total} CDR files delivered, ${summary.failed.length} failed${moved}\n`,
     );
     for (const { file, error } of summary.failed) io.stdout.write(`FAILED ${file}: ${error}\n`);
+    for (const { file, error } of summary.notMoved) {
+      io.stderr.write(`pbxkit-cdr: warning: ${file} was delivered but not moved to ${moveTo}: ${error}\n`);
+    }
     return summary.failed.length ? 1 : 0;
   } finally {
     await sink.close?.();
@@ -149,20 +189,11 @@ async function spoolCommand(
   values: Record<string, string | boolean | undefined>,
   io: CliIo,
 ): Promise<number> {
-  if (paths.length !== 1) {
-    io.stderr.write(`spool takes one spool directory\n${USAGE}\n`);
-    return 2;
-  }
-  let report: SpoolReport;
-  try {
-    report = await inspectSpool(paths[0] as string, {
-      exportTo: typeof values.export === 'string' ? values.export : undefined,
-      all: values.all === true,
-    });
-  } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n`);
-    return 1;
-  }
+  if (paths.length !== 1) throw new UsageError('spool takes one spool directory');
+  const report: SpoolReport = await inspectSpool(paths[0] as string, {
+    exportTo: typeof values.export === 'string' ? values.export : undefined,
+    all: values.all === true,
+  });
   if (values.json) {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;

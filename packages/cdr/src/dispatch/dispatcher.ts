@@ -1,162 +1,31 @@
-import {
-  Backoff,
-  ErrorReporter,
-  type Logger,
-  MetricsFactory,
-  type Registry,
-  resolveLogger,
-  sleep,
-  TypedEmitter,
-} from '@pbxkit/core';
-import { parseCdr } from '../parse/parse-cdr.js';
+import { Backoff, ErrorReporter, type Logger, resolveLogger, sleep, TypedEmitter } from '@pbxkit/core';
 import type { CdrRecord } from '../record.js';
-import { type CdrSink, isPreparingSink, type PreparingCdrSink } from '../sink.js';
+import { isTransientError } from '../sink-errors.js';
 import { entryTime } from '../spool/ids.js';
 import type { CdrSpool, SpoolAppended } from '../spool/spool.js';
+import { EntryCache, type Loaded, PrepareFailure } from './entry-cache.js';
+import {
+  type CdrDispatcherHealth,
+  type DispatcherErrorKind,
+  type SinkStats,
+  type SpoolHealth,
+  summarizeError,
+} from './health.js';
+import { type DispatcherMetrics, dispatcherMetrics } from './metrics.js';
+import { type CdrDispatcherEvents, type CdrDispatcherOptions, CdrLostEntryError } from './options.js';
+import { createWorker, type Worker } from './worker.js';
 
-/** Retry policy of a sink's writes. */
-export interface DispatchRetryOptions {
-  /** First delay after a failure, ms. Default 100. */
-  minMs?: number;
-  /** Largest delay, ms. Default 30 000. */
-  maxMs?: number;
-  /**
-   * Write attempts an entry gets at one sink before it is dead-lettered for that sink. Default 10. A failing
-   * batch is split in halves before it is retried, so one bad record cannot take good ones with it: keep this
-   * above log2(batchSize) + 1. `Infinity` never dead-letters.
-   */
-  maxAttempts?: number;
+export type { CdrDispatcherEvents, CdrDispatcherOptions } from './options.js';
+export { CdrLostEntryError } from './options.js';
+export type { DispatchRetryOptions, DispatchSinkOptions } from './worker.js';
+
+/** What a retried spool operation resolves with when the dispatcher stops before it succeeds. */
+const STOPPED = Symbol('stopped');
+
+/** True for an error of the operating system (disk full, I/O error, too many files): retrying may help. */
+function isSystemError(err: unknown): boolean {
+  return typeof (err as { syscall?: unknown } | null)?.syscall === 'string';
 }
-
-/** Settings of one sink; any left out come from the dispatcher's options. */
-export interface DispatchSinkOptions {
-  sink: CdrSink;
-  batchSize?: number;
-  concurrency?: number;
-  retry?: DispatchRetryOptions;
-}
-
-/** Options of {@link CdrDispatcher}. */
-export interface CdrDispatcherOptions {
-  spool: CdrSpool;
-  /** Destinations; each is written independently (one's outage never blocks another). Names must differ. */
-  sinks: ReadonlyArray<CdrSink | DispatchSinkOptions>;
-  /** Records per `write` call. Default 100. */
-  batchSize?: number;
-  /**
-   * Batches in flight per sink. Default 2. An idle sink is written at once, even a batch of one; a further
-   * batch starts while others are in flight only when a full `batchSize` is waiting, so that under load the
-   * queue fills large batches (fewer, cheaper writes) instead of being split into small parallel ones.
-   */
-  concurrency?: number;
-  retry?: DispatchRetryOptions;
-  logger?: Logger;
-  /** Registry for the `pbxkit_cdr_sink_*` metrics. */
-  registry?: Registry;
-  /** How often the queue depth and lag gauges are refreshed, ms. Default 1000. */
-  metricsIntervalMs?: number;
-}
-
-interface DispatcherEvents {
-  /** A sink stored these entries (their records are in the same order). */
-  delivered: (sink: string, ids: readonly string[]) => void;
-  /** A write failed; it is retried after `delayMs`. `attempt` counts the failures of this batch so far. */
-  retry: (sink: string, err: unknown, attempt: number, delayMs: number) => void;
-  /** A sink gave up on an entry after its attempts ran out; the entry is in `dead/<sink>/`. */
-  deadLetter: (sink: string, id: string, err: unknown) => void;
-  /** Every sink has the entry: it left the spool. */
-  removed: (id: string) => void;
-  /** Every sink's queue is empty and nothing is in flight. */
-  idle: () => void;
-  /** Something the dispatcher could not handle (the spool cannot write its journal, ...). */
-  error: (err: unknown) => void;
-}
-
-/** Per-sink figures, as {@link CdrDispatcher.stats} reports them. */
-export interface SinkStats {
-  /** Entries waiting or in flight for the sink. */
-  depth: number;
-  inFlight: number;
-  /** Age in ms of the oldest entry the sink has not stored yet (0 when none). */
-  lagMs: number;
-}
-
-/** A FIFO of ids with O(1) push and shift. */
-class IdQueue {
-  private items: string[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(id: string): void {
-    this.items.push(id);
-  }
-
-  peek(): string | undefined {
-    return this.items[this.head];
-  }
-
-  take(n: number): string[] {
-    const out = this.items.slice(this.head, this.head + n);
-    this.head += out.length;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return out;
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
-}
-
-interface Worker {
-  name: string;
-  sink: CdrSink;
-  /** The sink, when it prepares records (see {@link PreparingCdrSink}). */
-  preparing: PreparingCdrSink | undefined;
-  /** This worker's position in {@link Loaded.items}. */
-  slot: number;
-  batchSize: number;
-  concurrency: number;
-  minMs: number;
-  maxMs: number;
-  maxAttempts: number;
-  queue: IdQueue;
-  /** Ids queued or in flight. */
-  known: Set<string>;
-  inFlight: Set<string>;
-  batches: number;
-  attempts: Map<string, number>;
-}
-
-interface Loaded {
-  id: string;
-  /** Per worker slot: what its sink writes (the record, or the sink's prepared item, or why preparing failed). */
-  items: unknown[];
-  sinks: readonly string[] | undefined;
-  /** About how much memory `items` hold. */
-  bytes: number;
-}
-
-/** A sink's `prepare` threw for this record: no retry can help, the entry is dead-lettered for that sink. */
-class PrepareFailure {
-  constructor(readonly error: unknown) {}
-}
-
-interface CacheSlot {
-  loaded: Loaded;
-  /** Sinks that have not taken it yet. */
-  left: number;
-  bytes: number;
-}
-
-const CACHE_MAX_ENTRIES = 2048;
-const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Delivers spooled CDRs to sinks.
@@ -164,37 +33,34 @@ const CACHE_MAX_BYTES = 64 * 1024 * 1024;
  * On `start()` it scans the spool (entries left by a previous run) and then follows new appends through the
  * spool's in-process `append` event (no polling). Each sink has its own queue, batch size, concurrency and
  * retry with exponential backoff; an outage of one never holds the others back. When a sink has stored a
- * batch, the spool's journal records it (fsynced); an entry leaves the spool once every sink has it. After
- * `maxAttempts` failed writes an entry is dead-lettered for that sink only.
+ * batch, the spool's journal records it (fsynced); an entry leaves the spool once every sink has it.
+ *
+ * Failures a sink blames on the records (see `CdrSink.isTransient`) count towards `maxAttempts`, after which
+ * the entry is dead-lettered for that sink only. Failures that say the sink cannot be reached or used are
+ * retried with capped backoff for as long as they last, never dead-letter anything, and mark the sink `down`
+ * in {@link stats} and {@link health}. A spool that cannot write (disk full) is retried the same way: nothing
+ * acknowledged waits for a restart.
  *
  * Sinks must be idempotent by call uuid: after a crash, an entry whose completion was not yet journaled is
  * written again.
  */
-export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
+export class CdrDispatcher extends TypedEmitter<CdrDispatcherEvents> {
   readonly spool: CdrSpool;
   private readonly workers: Worker[];
   private readonly logger: Logger;
   private readonly errors: ErrorReporter;
-  private readonly cache = new Map<string, CacheSlot>();
-  private readonly loading = new Map<string, Promise<Loaded | undefined>>();
-  private cacheBytes = 0;
+  private readonly entries: EntryCache;
   private readonly removing = new Set<string>();
   private readonly running = new Set<Promise<void>>();
   private readonly idleWaiters: Array<() => void> = [];
   private abort = new AbortController();
   private state: 'stopped' | 'starting' | 'running' | 'stopping' = 'stopped';
-  private timer: NodeJS.Timeout | undefined;
+  private timers: NodeJS.Timeout[] = [];
   private readonly metricsIntervalMs: number;
-  private readonly gauges: {
-    depth: ReturnType<MetricsFactory['gauge']>;
-    lag: ReturnType<MetricsFactory['gauge']>;
-  };
-  private readonly counters: {
-    delivered: ReturnType<MetricsFactory['counter']>;
-    failures: ReturnType<MetricsFactory['counter']>;
-    dead: ReturnType<MetricsFactory['counter']>;
-  };
-  private readonly writeLatency: ReturnType<MetricsFactory['histogram']>;
+  private readonly reconcileIntervalMs: number;
+  private readonly metrics: DispatcherMetrics;
+  private readonly spoolHealth: SpoolHealth = { state: 'ok', since: new Date(), lastError: undefined };
+  private readonly errorCounts: Partial<Record<DispatcherErrorKind, number>> = {};
   private readonly onAppend = (entry: SpoolAppended): void => this.enqueueNew(entry);
 
   constructor(options: CdrDispatcherOptions) {
@@ -203,80 +69,17 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     this.logger = resolveLogger(options.logger, { component: 'cdr-dispatcher' });
     this.errors = new ErrorReporter('cdr', 'dispatcher', { logger: this.logger, registry: options.registry });
     this.metricsIntervalMs = options.metricsIntervalMs ?? 1000;
+    this.reconcileIntervalMs = options.reconcileIntervalMs ?? 30_000;
     const names = new Set<string>();
     this.workers = options.sinks.map((entry, slot) => {
-      const config: DispatchSinkOptions = 'sink' in entry ? entry : { sink: entry };
-      const name = config.sink.name;
-      if (names.has(name)) throw new RangeError(`two sinks are named ${JSON.stringify(name)}`);
-      names.add(name);
-      const retry = { ...options.retry, ...config.retry };
-      const worker: Worker = {
-        name,
-        sink: config.sink,
-        preparing: isPreparingSink(config.sink) ? config.sink : undefined,
-        slot,
-        batchSize: config.batchSize ?? options.batchSize ?? 100,
-        concurrency: config.concurrency ?? options.concurrency ?? 2,
-        minMs: retry.minMs ?? 100,
-        maxMs: retry.maxMs ?? 30_000,
-        maxAttempts: retry.maxAttempts ?? 10,
-        queue: new IdQueue(),
-        known: new Set(),
-        inFlight: new Set(),
-        batches: 0,
-        attempts: new Map(),
-      };
-      if (!(worker.batchSize >= 1) || !(worker.concurrency >= 1) || !(worker.maxAttempts >= 1)) {
-        throw new RangeError(`sink ${name}: batchSize, concurrency and maxAttempts must be >= 1`);
-      }
-      // Validates the backoff settings now rather than at the first failure.
-      new Backoff({ minMs: worker.minMs, maxMs: worker.maxMs });
+      const worker = createWorker(entry, slot, options);
+      if (names.has(worker.name)) throw new RangeError(`two sinks are named ${JSON.stringify(worker.name)}`);
+      names.add(worker.name);
       return worker;
     });
     if (this.workers.length === 0) throw new RangeError('a dispatcher needs at least one sink');
-
-    const metrics = new MetricsFactory('cdr', options.registry);
-    const labelNames = ['sink'] as const;
-    this.gauges = {
-      depth: metrics.gauge({
-        what: 'sink_queue_depth',
-        unit: 'entries',
-        help: 'Spool entries a sink has not stored yet',
-        labelNames,
-      }),
-      lag: metrics.gauge({
-        what: 'sink_lag',
-        unit: 'seconds',
-        help: 'Age of the oldest spool entry a sink has not stored yet',
-        labelNames,
-      }),
-    };
-    this.counters = {
-      delivered: metrics.counter({
-        what: 'sink_delivered',
-        unit: 'total',
-        help: 'Records a sink stored',
-        labelNames,
-      }),
-      failures: metrics.counter({
-        what: 'sink_failures',
-        unit: 'total',
-        help: 'Failed batch writes',
-        labelNames,
-      }),
-      dead: metrics.counter({
-        what: 'sink_dead_lettered',
-        unit: 'total',
-        help: 'Entries a sink gave up on (moved to dead/<sink>/)',
-        labelNames,
-      }),
-    };
-    this.writeLatency = metrics.histogram({
-      what: 'sink_write_duration',
-      unit: 'seconds',
-      help: 'Duration of successful batch writes',
-      labelNames,
-    });
+    this.entries = new EntryCache(this.spool, this.workers);
+    this.metrics = dispatcherMetrics(options.registry);
   }
 
   /** The names of the sinks, in the order given. */
@@ -300,8 +103,11 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     }
     this.state = 'running';
     for (const w of this.workers) this.pump(w);
-    this.timer = setInterval(() => this.refreshGauges(), this.metricsIntervalMs);
-    this.timer.unref();
+    this.timers = [setInterval(() => this.refreshGauges(), this.metricsIntervalMs)];
+    if (this.reconcileIntervalMs > 0) {
+      this.timers.push(setInterval(() => this.reconcile(), this.reconcileIntervalMs));
+    }
+    for (const timer of this.timers) timer.unref();
     this.checkIdle();
   }
 
@@ -314,15 +120,14 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     this.state = 'stopping';
     this.spool.off('append', this.onAppend);
     this.abort.abort();
-    if (this.timer) clearInterval(this.timer);
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
     while (this.running.size) await Promise.allSettled([...this.running]);
     for (const w of this.workers) {
       w.queue.clear();
       w.known.clear();
       w.attempts.clear();
     }
-    this.cache.clear();
-    this.cacheBytes = 0;
+    this.entries.clear();
     this.refreshGauges();
     this.state = 'stopped';
     this.flushIdle();
@@ -334,7 +139,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Queue depth, in-flight count and lag of each sink. */
+  /** Per sink: queue depth, in flight, lag, `up`/`down` and since when, last error, dead letters. */
   stats(): Record<string, SinkStats> {
     const now = Date.now();
     const out: Record<string, SinkStats> = {};
@@ -343,19 +148,47 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
       for (const id of w.inFlight) oldest = Math.min(oldest, entryTime(id));
       const head = w.queue.peek();
       if (head !== undefined) oldest = Math.min(oldest, entryTime(head));
+      const { state, since, lastError, consecutiveFailures, deadLettered } = w.health;
       out[w.name] = {
         depth: w.known.size,
         inFlight: w.inFlight.size,
         lagMs: Number.isFinite(oldest) ? Math.max(0, now - oldest) : 0,
+        state,
+        since,
+        lastError,
+        consecutiveFailures,
+        deadLettered,
+        deadLetters: this.spool.deadLetterCount(w.name),
       };
     }
     return out;
   }
 
+  /**
+   * Whether CDRs flow: `ok`, or `degraded` while a sink is `down` or its last write failed with entries still
+   * waiting, or the spool cannot write (CDRs wait in the spool and flow again on their own once the cause is gone), or `stopped`; with every
+   * sink's {@link stats}, the spool's state and the errors reported so far. Meant for a `/health` endpoint.
+   */
+  health(): CdrDispatcherHealth {
+    const sinks = this.stats();
+    const down =
+      Object.values(sinks).some((s) => s.state === 'down' || (s.consecutiveFailures > 0 && s.depth > 0)) ||
+      this.spoolHealth.state === 'failing';
+    return {
+      status: this.state !== 'running' ? 'stopped' : down ? 'degraded' : 'ok',
+      sinks,
+      spool: { ...this.spoolHealth },
+      errors: { ...this.errorCounts },
+    };
+  }
+
   private refreshGauges(): void {
+    const now = Date.now();
     for (const [sink, s] of Object.entries(this.stats())) {
-      this.gauges.depth.set({ sink }, s.depth);
-      this.gauges.lag.set({ sink }, s.lagMs / 1000);
+      this.metrics.depth.set({ sink }, s.depth);
+      this.metrics.lag.set({ sink }, s.lagMs / 1000);
+      this.metrics.down.set({ sink }, s.state === 'down' ? (now - s.since.getTime()) / 1000 : 0);
+      this.metrics.deadLetters.set({ sink }, s.deadLetters);
     }
   }
 
@@ -374,6 +207,19 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
+  /**
+   * Every error the dispatcher handles itself goes through here: logged at error level, counted in
+   * `pbxkit_cdr_dispatcher_errors_total{kind}`, and emitted as `error` for whoever listens (eventemitter3 drops
+   * an `error` nobody listens to, so the log line and the counter are what an operator always gets).
+   */
+  private reportError(kind: DispatcherErrorKind, err: unknown, fields: Record<string, unknown> = {}): void {
+    this.errorCounts[kind] = (this.errorCounts[kind] ?? 0) + 1;
+    this.metrics.errors.inc({ kind });
+    // Logged and counted by the package-wide reporter (pbxkit_cdr_errors_total{component="dispatcher"}) too.
+    this.errors.report(err, { ...fields, kind, msg: `CDR dispatcher error (${kind})` });
+    this.emit('error', err, kind);
+  }
+
   private enqueue(w: Worker, id: string): void {
     if (w.known.has(id)) return;
     w.known.add(id);
@@ -382,7 +228,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
 
   private enqueueNew(entry: SpoolAppended): void {
     if (this.state !== 'running' && this.state !== 'starting') return;
-    if (entry.record) this.cachePut(this.prepare(entry.id, entry.record, entry.sinks));
+    if (entry.record) this.entries.put(entry.id, entry.record, entry.sinks);
     for (const w of this.workers) this.enqueue(w, entry.id);
     if (this.state === 'running') for (const w of this.workers) this.pump(w);
   }
@@ -394,10 +240,44 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     for (const w of waiting) this.enqueue(w, id);
   }
 
+  /**
+   * The safety net: puts back into its queues every pending entry that a sink lacks but does not have queued
+   * or in flight, and removes entries every sink has that are still there. Synchronous, so that no append can
+   * be half-way (in the spool's index, its event not yet delivered) while it looks.
+   */
+  private reconcile(): void {
+    if (this.state !== 'running') return;
+    const lost: string[] = [];
+    for (const id of this.spool.pendingIds()) {
+      let tracked = false;
+      let waiting = false;
+      for (const w of this.workers) {
+        // Still in flight (a journal compaction can keep a batch there after its marks are in memory).
+        if (w.known.has(id)) tracked = true;
+        else if (!this.spool.isDone(w.name, id)) {
+          waiting = true;
+          this.enqueue(w, id);
+          if (lost.at(-1) !== id) lost.push(id);
+        }
+      }
+      if (!tracked && !waiting && !this.removing.has(id)) {
+        lost.push(id);
+        this.track(this.removeEntry(id));
+      }
+    }
+    if (lost.length) {
+      this.reportError('lost_entry', new CdrLostEntryError(lost), { entries: lost.length });
+      for (const w of this.workers) this.pump(w);
+    }
+    for (const w of this.workers) {
+      this.spool
+        .countDeadLetters(w.name)
+        .catch((err: unknown) => this.reportError('read', err, { sink: w.name }));
+    }
+  }
+
   private track(promise: Promise<void>): void {
-    const p = promise.catch((err: unknown) => {
-      this.emitError(this.errors, 'CDR dispatch failed', err);
-    });
+    const p = promise.catch((err: unknown) => this.reportError('internal', err));
     this.running.add(p);
     p.finally(() => {
       this.running.delete(p);
@@ -416,94 +296,86 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
       for (const id of ids) w.inFlight.add(id);
       const batch = this.runBatch(w, ids).finally(() => {
         w.batches--;
-        for (const id of ids) w.inFlight.delete(id);
+        for (const id of ids) {
+          w.inFlight.delete(id);
+          // Every path through runBatch forgets its ids; one that did not (a bug) would wait for a restart.
+          if (w.known.has(id)) {
+            this.forget(w, id);
+            if (this.state === 'running') {
+              this.enqueue(w, id);
+              this.reportError('lost_entry', new CdrLostEntryError([id]), { sink: w.name });
+            }
+          }
+        }
         this.pump(w);
       });
       this.track(batch);
     }
   }
 
-  /** What each sink will write of `record`: the record itself, or the sink's prepared item. */
-  private prepare(id: string, record: CdrRecord, sinks: readonly string[] | undefined): Loaded {
-    let keepsRecord = false;
-    let bytes = 0;
-    const items = this.workers.map((w) => {
-      if (!w.preparing) {
-        keepsRecord = true;
-        return record;
-      }
-      try {
-        const prepared = w.preparing.prepare(record);
-        bytes += prepared.bytes;
-        return prepared.item;
-      } catch (err) {
-        return new PrepareFailure(err);
-      }
-    });
-    // A record's heap is about three times its XML text (measured on 50 KB CDRs).
-    if (keepsRecord) bytes += record.xml.length * 3;
-    return { id, items, sinks, bytes };
-  }
-
-  private cachePut(loaded: Loaded): void {
-    if (this.cache.has(loaded.id)) return;
-    const bytes = loaded.bytes;
-    this.cache.set(loaded.id, { loaded, left: this.workers.length, bytes });
-    this.cacheBytes += bytes;
-    while (this.cache.size > CACHE_MAX_ENTRIES || this.cacheBytes > CACHE_MAX_BYTES) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest === undefined) break;
-      this.cacheDrop(oldest);
-    }
-  }
-
-  private cacheDrop(id: string): void {
-    const slot = this.cache.get(id);
-    if (!slot) return;
-    this.cache.delete(id);
-    this.cacheBytes -= slot.bytes;
-  }
-
   /**
-   * The entry's items: from the cache, else read, parsed and prepared from the spool, once even when several
-   * sinks ask at the same time (after a restart they all start on the same entries). `undefined` when gone.
+   * Runs a spool operation until it succeeds. A failure (disk full, I/O error) is reported, marks the spool
+   * `failing`, and is tried again after a capped backoff, so that nothing acknowledged waits for a restart.
+   * Errors `permanent` accepts are thrown at once. Resolves with {@link STOPPED} when the dispatcher stops
+   * before it succeeds.
    */
-  private async load(id: string): Promise<Loaded | undefined> {
-    if (!this.cache.has(id)) {
-      let loading = this.loading.get(id);
-      if (!loading) {
-        loading = this.readEntry(id).finally(() => this.loading.delete(id));
-        this.loading.set(id, loading);
+  private async untilSpoolWorks<T>(
+    w: Worker,
+    kind: DispatcherErrorKind,
+    fields: Record<string, unknown>,
+    op: () => Promise<T>,
+    permanent: (err: unknown) => boolean = () => false,
+  ): Promise<T | typeof STOPPED> {
+    let backoff: Backoff | undefined;
+    // Tried at least once even while stopping: a batch a sink stored as stop() began is still journaled.
+    for (;;) {
+      try {
+        const value = await op();
+        if (this.spoolHealth.state === 'failing') {
+          this.logger.info(
+            { failingMs: Date.now() - this.spoolHealth.since.getTime() },
+            'CDR spool writes again',
+          );
+          Object.assign(this.spoolHealth, { state: 'ok', since: new Date() });
+        }
+        return value;
+      } catch (err) {
+        if (permanent(err)) throw err;
+        const at = new Date();
+        if (this.spoolHealth.state === 'ok') Object.assign(this.spoolHealth, { state: 'failing', since: at });
+        this.spoolHealth.lastError = summarizeError(err, at);
+        this.reportError(kind, err, { sink: w.name, ...fields });
+        backoff ??= new Backoff({ minMs: w.minMs, maxMs: w.maxMs });
+        try {
+          await sleep(backoff.next(), this.abort.signal);
+        } catch {
+          return STOPPED;
+        }
       }
-      const loaded = await loading;
-      // Not cached: gone, a single sink, or already evicted by newer entries.
-      if (!loaded || !this.cache.has(id)) return loaded;
     }
-    const slot = this.cache.get(id) as CacheSlot;
-    if (--slot.left <= 0) this.cacheDrop(id);
-    return slot.loaded;
-  }
-
-  private async readEntry(id: string): Promise<Loaded | undefined> {
-    const entry = await this.spool.read(id);
-    if (!entry) return undefined;
-    const record = parseCdr(entry.xml, entry.leg ? { leg: entry.leg } : {});
-    const loaded = this.prepare(id, record, entry.sinks);
-    if (this.workers.length > 1) this.cachePut(loaded);
-    return loaded;
   }
 
   private async runBatch(w: Worker, ids: readonly string[]): Promise<void> {
     const items: Loaded[] = [];
     const skip: string[] = [];
-    for (const id of ids) {
-      let loaded: Loaded | undefined;
+    for (const [i, id] of ids.entries()) {
+      let loaded: Loaded | undefined | typeof STOPPED;
       try {
-        loaded = await this.load(id);
+        // An I/O error is retried; a CDR that no longer parses, or bytes that fail their checksum, never will be.
+        loaded = await this.untilSpoolWorks(
+          w,
+          'read',
+          { id },
+          () => this.entries.load(id),
+          (err) => !isSystemError(err),
+        );
       } catch (err) {
-        // The spooled XML no longer parses (it did when it was received): no retry can help.
         await this.giveUp(w, id, err);
         continue;
+      }
+      if (loaded === STOPPED) {
+        for (const rest of [...items.map((l) => l.id), ...skip, ...ids.slice(i)]) this.forget(w, rest);
+        return;
       }
       if (!loaded) this.forget(w, id);
       else if (loaded.sinks && !loaded.sinks.includes(w.name)) skip.push(id);
@@ -513,17 +385,30 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
         else items.push(loaded);
       }
     }
-    if (skip.length) {
-      // A replayed dead letter addressed to other sinks: nothing to write here.
-      try {
-        await this.spool.markDone(w.name, skip);
-        this.completed(w, skip);
-      } catch (err) {
-        this.emitError(this.errors, 'could not journal entries addressed to other sinks', err);
-        for (const id of skip) this.forget(w, id);
-      }
-    }
+    // A replayed dead letter addressed to other sinks: nothing to write here.
+    if (skip.length && (await this.journalDone(w, skip))) this.completed(w, skip);
     if (items.length) await this.deliver(w, items, new Backoff({ minMs: w.minMs, maxMs: w.maxMs }));
+  }
+
+  /** Records in the sink's journal that it has `ids`; false (and the ids forgotten) when stopped first. */
+  private async journalDone(w: Worker, ids: readonly string[]): Promise<boolean> {
+    const done = await this.untilSpoolWorks(w, 'journal', { records: ids.length }, () =>
+      this.spool.markDone(w.name, ids),
+    );
+    if (done !== STOPPED) return true;
+    for (const id of ids) this.forget(w, id);
+    return false;
+  }
+
+  /** The sink's word on a failed write (see `CdrSink.isTransient`). */
+  private isTransient(w: Worker, err: unknown): boolean {
+    if (!w.sink.isTransient) return isTransientError(err);
+    try {
+      return w.sink.isTransient(err);
+    } catch (classifyErr) {
+      this.reportError('internal', classifyErr, { sink: w.name });
+      return isTransientError(err);
+    }
   }
 
   private async deliver(w: Worker, items: Loaded[], backoff: Backoff): Promise<void> {
@@ -531,24 +416,27 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     let failures = 0;
     while (batch.length > 0) {
       if (this.abort.signal.aborted) return this.release(w, batch);
-      const ids = batch.map((i) => i.id);
       const t0 = process.hrtime.bigint();
       try {
         if (w.preparing) await w.preparing.writePrepared(batch.map((i) => i.items[w.slot]));
         else await w.sink.write(batch.map((i) => i.items[w.slot] as CdrRecord));
-        this.writeLatency.observe({ sink: w.name }, Number(process.hrtime.bigint() - t0) / 1e9);
-        await this.spool.markDone(w.name, ids);
-        this.counters.delivered.inc({ sink: w.name }, ids.length);
-        backoff.reset();
-        this.emit('delivered', w.name, ids);
-        this.completed(w, ids);
-        return;
       } catch (err) {
         failures++;
-        this.counters.failures.inc({ sink: w.name });
+        this.metrics.failures.inc({ sink: w.name });
+        const transient = this.isTransient(w, err);
+        if (w.health.failed(err, transient)) {
+          this.logger.error(
+            { sink: w.name, err },
+            'CDR sink unreachable: CDRs wait in the spool until it is back',
+          );
+          this.emit('sinkDown', w.name, err);
+        }
+        // Only a refusal of a record on its own uses up its attempts: an unreachable sink says nothing about the
+        // records, and a refused batch says nothing about which of them (the halves below find out).
+        const counts = !transient && batch.length === 1;
         const rest: Loaded[] = [];
         for (const item of batch) {
-          const attempts = (w.attempts.get(item.id) ?? 0) + 1;
+          const attempts = (w.attempts.get(item.id) ?? 0) + (counts ? 1 : 0);
           w.attempts.set(item.id, attempts);
           if (attempts >= w.maxAttempts) await this.giveUp(w, item.id, err);
           else rest.push(item);
@@ -557,7 +445,7 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
         if (batch.length === 0) return;
         const delayMs = backoff.next();
         this.logger.warn(
-          { sink: w.name, records: batch.length, attempt: failures, delayMs, err },
+          { sink: w.name, records: batch.length, attempt: failures, delayMs, transient, err },
           'CDR sink write failed: retrying',
         );
         this.emit('retry', w.name, err, failures, delayMs);
@@ -573,21 +461,33 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
           await this.deliver(w, batch.slice(half), backoff);
           return;
         }
+        continue;
       }
+      this.metrics.writeLatency.observe({ sink: w.name }, Number(process.hrtime.bigint() - t0) / 1e9);
+      const downMs = w.health.succeeded();
+      if (downMs >= 0) {
+        this.logger.info({ sink: w.name, downMs }, 'CDR sink back up');
+        this.emit('sinkUp', w.name, downMs);
+      }
+      backoff.reset();
+      const ids = batch.map((i) => i.id);
+      // The sink has them; a journal that cannot be written is the spool's problem, not the sink's.
+      if (!(await this.journalDone(w, ids))) return;
+      this.metrics.delivered.inc({ sink: w.name }, ids.length);
+      this.emit('delivered', w.name, ids);
+      this.completed(w, ids);
+      return;
     }
   }
 
   private async giveUp(w: Worker, id: string, err: unknown): Promise<void> {
     const attempts = w.attempts.get(id) ?? 0;
-    try {
-      await this.spool.deadLetter(w.name, id, err, attempts);
-    } catch (deadErr) {
-      // Cannot even write the dead letter: leave the entry pending for the next start.
-      this.emitError(this.errors, { msg: 'could not write the dead letter', sink: w.name, id }, deadErr);
-      this.forget(w, id);
-      return;
-    }
-    this.counters.dead.inc({ sink: w.name });
+    const dead = await this.untilSpoolWorks(w, 'dead_letter', { id }, () =>
+      this.spool.deadLetter(w.name, id, err, attempts),
+    );
+    if (dead === STOPPED) return this.forget(w, id);
+    w.health.deadLettered++;
+    this.metrics.dead.inc({ sink: w.name });
     this.emit('deadLetter', w.name, id, err);
     this.completed(w, [id]);
   }
@@ -616,8 +516,10 @@ export class CdrDispatcher extends TypedEmitter<DispatcherEvents> {
     this.removing.add(id);
     try {
       await this.spool.remove(id);
-      this.cacheDrop(id);
+      this.entries.drop(id);
       this.emit('removed', id);
+    } catch (err) {
+      this.reportError('remove', err, { id });
     } finally {
       this.removing.delete(id);
     }

@@ -12,6 +12,7 @@ import {
 } from '@pbxkit/core';
 import type { CdrRecord } from '../record.js';
 import type { PreparedCdr, PreparingCdrSink } from '../sink.js';
+import { isTransientError } from '../sink-errors.js';
 
 /** What {@link HttpForwardSink} needs of a record: its uuid, leg and XML text. */
 export type ForwardedCdr = Pick<CdrRecord, 'uuid' | 'leg' | 'xml'>;
@@ -297,6 +298,16 @@ export class HttpForwardSink implements PreparingCdrSink<ForwardedCdr> {
         cause: first,
       },
     );
+  }
+
+  /**
+   * True unless the service refused the CDR for good (a permanent {@link HttpForwardError}: a 4xx other than 429,
+   * or a 3xx): network errors, timeouts, 429 and 5xx mean the service could not take it now, and the dispatcher
+   * retries them until it can, without dead-lettering.
+   */
+  isTransient(err: unknown): boolean {
+    if (err instanceof HttpForwardError) return !err.permanent;
+    return isTransientError(err);
   }
 
   /** Posts one CDR with retry; resolves on a 2xx. */

@@ -12,6 +12,7 @@ import type { AnyBulkWriteOperation, Collection, MongoClient, MongoClientOptions
 import type { CdrRecord } from '../record.js';
 import type { CdrStore } from '../sink.js';
 import { type CdrMongoDocument, toMongoDocument } from './mongo-document.js';
+import { isMongoTransient } from './mongo-errors.js';
 
 /** Where a {@link MongoCdrSink} stores CDRs. */
 export type MongoTarget =
@@ -158,6 +159,16 @@ export class MongoCdrSink implements CdrStore {
     } finally {
       end();
     }
+  }
+
+  /**
+   * True when a failed write says nothing about its documents (network error, no server selectable, shutdown,
+   * election, write concern, auth): the dispatcher retries until MongoDB is back instead of dead-lettering.
+   * Documents the server refused (`writeErrors`) and BSON errors are the records' own. See
+   * {@link isMongoTransient}.
+   */
+  isTransient(err: unknown): boolean {
+    return isMongoTransient(err);
   }
 
   /** The stored document of a call leg, or undefined. */

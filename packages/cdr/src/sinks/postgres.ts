@@ -13,6 +13,7 @@ import { type FusionPbxRow, toFusionPbxRow } from '../fusionpbx/row.js';
 import { fusionPbxDdl } from '../fusionpbx/schema.js';
 import type { CdrRecord } from '../record.js';
 import type { CdrStore, PreparedCdr, PreparingCdrSink } from '../sink.js';
+import { isPostgresTransient } from './postgres-errors.js';
 
 /**
  * Where a {@link PostgresCdrSink} stores CDRs: `{ connectionString }` (PostgreSQL, FusionPBX's database),
@@ -144,6 +145,16 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
         }
       }
     });
+  }
+
+  /**
+   * True when a failed write says nothing about its rows (connection refused or lost, server shutting down, too
+   * many connections, read-only standby, ...): the dispatcher then retries until the store is back instead of
+   * dead-lettering. Data and constraint errors (SQLSTATE classes 22, 23, 54) are the records' own. See
+   * {@link isPostgresTransient}.
+   */
+  isTransient(err: unknown): boolean {
+    return isPostgresTransient(err);
   }
 
   /** The stored row of a call leg, or undefined. */

@@ -33,3 +33,8 @@ export function isEntryId(text: string): boolean {
 export function entryTime(id: string): number {
   return Number(id.slice(0, 13));
 }
+
+/** The call uuid an id was made for, as far as it survives in the id (see {@link safeName}). */
+export function entryUuid(id: string): string {
+  return id.split('-').slice(3).join('-');
+}

@@ -49,9 +49,13 @@ export interface RecoveredEntry {
 
 /** A frame whose bytes no longer match their checksum. */
 export class CorruptFrameError extends Error {
-  constructor(message: string) {
+  /** The bytes read where the body should be (unverified), when the read got that far. */
+  readonly body: Buffer | undefined;
+
+  constructor(message: string, body?: Buffer) {
     super(message);
     this.name = 'CorruptFrameError';
+    this.body = body;
   }
 }
 
@@ -260,11 +264,18 @@ export class SegmentLog {
     const path = join(this.options.dir, segmentName(no));
     const writer = await open(path, 'wx+', 0o640);
     this.lastNo = no;
+    try {
+      // The new name must be durable before any append in it is acknowledged.
+      await this.dirSync.sync();
+    } catch (err) {
+      // Then nothing may be acknowledged in it, now or later: drop it, and the next group tries a new one.
+      await writer.close().catch(() => {});
+      await unlink(path).catch(() => {});
+      throw err;
+    }
     const segment: Segment = { no, path, size: 0, live: 0, ids: [], writer };
     this.segments.set(no, segment);
     this.active = segment;
-    // The new name must be durable before any append in it is acknowledged.
-    await this.dirSync.sync();
     return segment;
   }
 
@@ -431,6 +442,7 @@ async function readFrame(
   if (bytes.length !== headerBytes + bodyBytes || !frameIntact(crc, header, body)) {
     throw new CorruptFrameError(
       `the frame at ${path}:${offset} does not match its checksum (the disk returned other bytes)`,
+      body,
     );
   }
   return { header, body };

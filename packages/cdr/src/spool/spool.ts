@@ -1,11 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { type Logger, PbxkitError, resolveLogger, TypedEmitter } from '@pbxkit/core';
 import type { CdrLeg, CdrRecord } from '../record.js';
-import { DirSyncer, fsyncPath, isNotFound, listNames, writeDurably } from './durable.js';
-import { isEntryId, newEntryId } from './ids.js';
+import { DirSyncer, fsyncPath, listNames, writeDurably } from './durable.js';
+import { entryTime, entryUuid, isEntryId, newEntryId } from './ids.js';
+import { SinkJournal } from './journal.js';
 import { takeLock } from './lock.js';
 import { CorruptFrameError, type LogLocation, SegmentLog } from './segment-log.js';
 
@@ -91,19 +90,16 @@ export interface DeadLetterInfo extends SpoolEntryHeader {
   attempts: number;
   error: { name: string; message: string; code?: string };
   deadAt: string;
+  /**
+   * Set when the spool could not read the entry back (its bytes no longer match their checksum): why. The facts
+   * are then what its id tells (uuid, time) and the `.xml` holds the unverified bytes that were read, if any.
+   */
+  unreadable?: string;
 }
 
 interface SpoolEvents {
   /** An entry was durably appended. */
   append: (entry: SpoolAppended) => void;
-}
-
-interface SinkJournal {
-  done: Set<string>;
-  handle: FileHandle;
-  /** Lines in the journal file (live or stale): compaction happens when the stale ones dominate. */
-  lines: number;
-  chain: Promise<void>;
 }
 
 /** The spool could not store or read something. */
@@ -115,7 +111,6 @@ export class CdrSpoolError extends PbxkitError {
 
 const SINK_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const ENTRY_EXT = '.cdr';
-const COMPACT_MIN_LINES = 10_000;
 
 function checkSinkName(sink: string): void {
   if (!SINK_NAME.test(sink) || sink === '.' || sink === '..') {
@@ -162,6 +157,8 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
    */
   private readonly deadSyncs = new Map<string, Promise<DirSyncer>>();
   private readonly journals = new Map<string, Promise<SinkJournal>>();
+  /** Dead letters on disk per attached sink (counted on attach, then kept up to date). */
+  private readonly deadCounts = new Map<string, number>();
   /** The done marks of each attached sink (the settled value of `journals`, readable synchronously). */
   private readonly doneSets = new Map<string, Set<string>>();
   /** Where each pending entry is, in append order. */
@@ -268,6 +265,11 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     return [...this.index.keys()].sort();
   }
 
+  /** The ids of the pending entries, in no particular order, read synchronously (see {@link pending}). */
+  pendingIds(): string[] {
+    return [...this.index.keys()];
+  }
+
   /**
    * Reads one entry; `undefined` when it is gone (removed meanwhile). Rejects with a {@link CdrSpoolError}
    * when the bytes read back do not match their checksum.
@@ -279,7 +281,9 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     try {
       frame = await this.log.read(location);
     } catch (err) {
-      if (err instanceof CorruptFrameError) throw new CdrSpoolError(`spool entry ${id}: ${err.message}`);
+      if (err instanceof CorruptFrameError) {
+        throw new CdrSpoolError(`spool entry ${id}: ${err.message}`, { cause: err });
+      }
       throw err;
     }
     return entryFrom(id, frame.header.toString('utf8'), frame.body.toString('utf8'));
@@ -291,6 +295,23 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
    */
   async attachSink(sink: string): Promise<void> {
     await this.journal(sink);
+    await this.countDeadLetters(sink);
+  }
+
+  /**
+   * How many dead letters `sink` has in `dead/<sink>/` (after {@link attachSink}): counted when it was attached
+   * or last recounted, plus those written and minus those replayed since. Files removed by hand show after
+   * the next {@link countDeadLetters}.
+   */
+  deadLetterCount(sink: string): number {
+    return this.deadCounts.get(sink) ?? 0;
+  }
+
+  /** Counts the dead letters of `sink` on disk again (see {@link deadLetterCount}). */
+  async countDeadLetters(sink: string): Promise<number> {
+    const count = (await this.deadLetters(sink)).length;
+    this.deadCounts.set(sink, count);
+    return count;
   }
 
   /** True when `sink` has stored entry `id` (after {@link attachSink}). */
@@ -300,21 +321,22 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     return done.has(id);
   }
 
-  /** Records durably (journal line, fsynced) that `sink` has stored these entries. */
+  /**
+   * Records durably (journal line, fsynced) that `sink` has stored these entries. Rejects when the journal
+   * cannot be written (disk full, I/O error): the marks are then not recorded, and the next call first rewrites
+   * the journal from the marks that were (a failed append may have left a torn line), so calling again once
+   * the disk has room succeeds.
+   */
   async markDone(sink: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     const journal = await this.journal(sink);
-    const run = journal.chain.then(async () => {
-      await journal.handle.write(`${ids.join('\n')}\n`);
-      if (this.fsync) await journal.handle.datasync();
-      for (const id of ids) journal.done.add(id);
-      journal.lines += ids.length;
-      if (journal.lines > COMPACT_MIN_LINES && journal.lines > 2 * journal.done.size) {
-        await this.compact(sink, journal);
-      }
-    });
-    journal.chain = run.catch(() => {});
-    return run;
+    try {
+      await journal.mark(ids);
+    } catch (err) {
+      throw new CdrSpoolError(`could not write the journal state/${sink}.done: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 
   /**
@@ -334,7 +356,16 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
    */
   async deadLetter(sink: string, id: string, error: unknown, attempts: number): Promise<void> {
     const dir = this.deadLetterDir(sink);
-    const entry = await this.read(id);
+    let entry: SpoolEntry | undefined;
+    let unreadable: CdrSpoolError | undefined;
+    try {
+      entry = await this.read(id);
+    } catch (err) {
+      // Bytes that no longer match their checksum stay unreadable: keep what can be kept rather than nothing.
+      if (!(err instanceof CdrSpoolError) || !this.index.has(id)) throw err;
+      unreadable = err;
+      entry = unreadableEntry(id, err);
+    }
     if (entry) {
       let ready = this.deadSyncs.get(sink);
       if (!ready) {
@@ -356,7 +387,14 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
         attempts,
         error: { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) },
         deadAt: new Date().toISOString(),
+        ...(unreadable ? { unreadable: unreadable.message } : {}),
       };
+      const jsonPath = join(dir, `${id}.json`);
+      // Written again after a failure halfway (the journal line, say): count it once.
+      const isNew = await access(jsonPath).then(
+        () => false,
+        () => true,
+      );
       // The XML first: a `.json` only ever names an XML that is already durable.
       await writeDurably(
         join(this.tmpDir, `${id}.${sink}.xml`),
@@ -367,11 +405,12 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
       );
       await writeDurably(
         join(this.tmpDir, `${id}.${sink}.json`),
-        join(dir, `${id}.json`),
+        jsonPath,
         `${JSON.stringify(info, null, 2)}\n`,
         sync,
         this.fsync,
       );
+      if (isNew) this.deadCounts.set(sink, this.deadLetterCount(sink) + 1);
       this.logger.warn({ sink, id, uuid: entry.uuid, attempts, err: err.message }, 'CDR dead-lettered');
     }
     await this.markDone(sink, [id]);
@@ -408,6 +447,7 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
         sinks: [sink],
       });
       await unlink(join(dir, `${id}.json`));
+      this.deadCounts.set(sink, Math.max(0, this.deadLetterCount(sink) - 1));
       await unlink(join(dir, `${id}.xml`)).catch(() => {});
       count++;
     }
@@ -458,12 +498,7 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const promise of this.journals.values()) {
-      const journal = await promise.catch(() => undefined);
-      if (!journal) continue;
-      await journal.chain;
-      await journal.handle.close().catch(() => {});
-    }
+    for (const promise of this.journals.values()) await (await promise.catch(() => undefined))?.close();
     await this.log.close();
     const deadSyncs = await Promise.all([...this.deadSyncs.values()].map((s) => s.catch(() => undefined)));
     for (const sync of [this.stateSync, this.quarantineSync, ...deadSyncs]) {
@@ -533,64 +568,37 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
     return promise;
   }
 
-  private journalPath(sink: string): string {
-    return join(this.stateDir, `${sink}.done`);
-  }
-
   private async loadJournal(sink: string): Promise<SinkJournal> {
     this.assertOpen();
-    const marked = new Set<string>();
-    try {
-      const lines = createInterface({ input: createReadStream(this.journalPath(sink)), crlfDelay: Infinity });
-      // A torn last line (a crash mid-append) does not have the shape of an id and is skipped.
-      for await (const line of lines) if (isEntryId(line)) marked.add(line);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    const done = new Set<string>();
-    if (marked.size > 0) for (const id of await this.pending()) if (marked.has(id)) done.add(id);
-    const journal: SinkJournal = {
-      done,
-      handle: undefined as unknown as FileHandle,
-      lines: 0,
-      chain: Promise.resolve(),
-    };
-    // Rewrite it with the live marks only: this also drops a torn last line, so the next append starts clean.
-    await this.rewriteJournal(sink, journal);
-    this.doneSets.set(sink, done);
+    const journal = await SinkJournal.open(
+      {
+        sink,
+        path: join(this.stateDir, `${sink}.done`),
+        tmpPath: join(this.tmpDir, `${sink}.done.${process.pid}.tmp`),
+        dirSync: this.stateSync,
+        fsync: this.fsync,
+        logger: this.logger,
+        beforeCompact: () => this.log.syncDirectory(),
+      },
+      (id) => this.index.has(id),
+    );
+    this.doneSets.set(sink, journal.done);
     return journal;
   }
+}
 
-  private async compact(sink: string, journal: SinkJournal): Promise<void> {
-    // Segment deletions must be durable before their marks disappear, or a crash could bring back an entry
-    // unmarked (harmless, it would only be delivered again, but avoidable).
-    await this.log.syncDirectory();
-    await journal.handle.close();
-    await this.rewriteJournal(sink, journal);
-  }
-
-  private async rewriteJournal(sink: string, journal: SinkJournal): Promise<void> {
-    const tmp = join(this.tmpDir, `${sink}.done.${process.pid}.tmp`);
-    const handle = await open(tmp, 'w', 0o640);
-    try {
-      let chunk: string[] = [];
-      for (const id of journal.done) {
-        chunk.push(id);
-        if (chunk.length === 4096) {
-          await handle.write(`${chunk.join('\n')}\n`);
-          chunk = [];
-        }
-      }
-      if (chunk.length) await handle.write(`${chunk.join('\n')}\n`);
-      if (this.fsync) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, this.journalPath(sink));
-    await this.stateSync.sync();
-    journal.handle = await open(this.journalPath(sink), 'a', 0o640);
-    journal.lines = journal.done.size;
-  }
+/** What can be kept of an entry whose bytes no longer match their checksum: its id's facts and those bytes. */
+function unreadableEntry(id: string, err: CdrSpoolError): SpoolEntry {
+  const body = err.cause instanceof CorruptFrameError ? err.cause.body : undefined;
+  return {
+    id,
+    uuid: entryUuid(id),
+    leg: undefined,
+    receivedAt: new Date(entryTime(id)).toISOString(),
+    meta: {},
+    sinks: undefined,
+    xml: body ? body.toString('utf8') : '',
+  };
 }
 
 function entryFrom(id: string, headerText: string, xml: string): SpoolEntry {
