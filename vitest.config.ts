@@ -16,6 +16,7 @@ const report = process.env.PBXKIT_TEST_REPORT;
 export default defineConfig({
   resolve: { alias },
   test: {
+    globalSetup: ['./scripts/vitest-tmpdir.ts'],
     reporters: report ? ['default', ['json', { outputFile: report }]] : ['default'],
     projects: [
       {

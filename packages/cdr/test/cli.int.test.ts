@@ -70,7 +70,7 @@ describe('pbxkit-cdr CLI', () => {
     expect(await runCli(['import', dir, '--into', 'pglite:memory://', '--move-done', done], run.io)).toBe(1);
     expect((await readdir(dir)).filter((f) => f.endsWith('.xml'))).toEqual(['broken.cdr.xml']);
     expect((await readdir(done)).length).toBeGreaterThan(0);
-  });
+  }, 120_000); // an embedded PGlite takes 10-40 s to start on a loaded 2-core machine
 
   it('repush: posts every file to a CDR service as mod_xml_cdr would (form cdr=, ?uuid=a_ for a-legs)', async () => {
     const { dir, uuids } = await cdrDirectory();
