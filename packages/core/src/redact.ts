@@ -10,7 +10,10 @@
  * ```
  */
 export function redactText(text: string): string {
-  return text
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi, '$1$2:***@')
-    .replace(/(^|[\s'"(=,[])\/[^\s'",)\]]*/g, '$1<path>');
+  return maskUrlPasswords(text).replace(/(^|[\s'"(=,[])\/[^\s'",)\]]*/g, '$1<path>');
+}
+
+/** Every URL's password in `text` as `***` (`postgres://user:secret@host/db` → `postgres://user:***@host/db`). */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi, '$1$2:***@');
 }
