@@ -73,19 +73,40 @@ storage:
       },
     });
     const json = file(JSON.stringify({ host: '127.0.0.2', cdr: { retentionDays: 30 } }), 'json');
-    expect(loadConfig({ env: {}, file: json }).config).toMatchObject({ host: '127.0.0.2', cdr: { retentionDays: 30 } });
+    expect(loadConfig({ env: {}, file: json }).config).toMatchObject({
+      host: '127.0.0.2',
+      cdr: { retentionDays: 30 },
+    });
   });
 
   it('names the key (and the file) of a value that cannot be used', () => {
     const cases: Array<[string, RegExp]> = [
-      ['storage:\n  s3:\n    bucktet: x\n', /unknown key storage\.s3\.bucktet in .*c\d+\.yaml \(did you mean storage\.s3\.bucket\?\)/],
+      [
+        'storage:\n  s3:\n    bucktet: x\n',
+        /unknown key storage\.s3\.bucktet in .*c\d+\.yaml \(did you mean storage\.s3\.bucket\?\)/,
+      ],
       ['port: http\n', /^port \(PBXKIT_PORT, in .*\) must be a port/],
-      ['storage:\n  s3: { bucket: b, sse: DES }\n', /^storage\.s3\.sse \(PBXKIT_STORAGE_S3_SSE, in .*\): must be AES256 or aws:kms/],
+      [
+        'storage:\n  s3: { bucket: b, sse: DES }\n',
+        /^storage\.s3\.sse \(PBXKIT_STORAGE_S3_SSE, in .*\): must be AES256 or aws:kms/,
+      ],
       ['auth:\n  tokens: [zzqq]\n', /^auth\.tokens \(PBXKIT_AUTH_TOKENS, in .*\): bearer token 1/],
-      ['cdr:\n  password: x\n', /^cdr\.password \(PBXKIT_CDR_PASSWORD, in .*\) is set but PBXKIT_CDR_USER is not/],
-      ['cdr:\n  forward: { url: ftp://x }\n', /cdr\.forward\.url \(PBXKIT_CDR_FORWARD_URL, in .*\) must be http/],
-      ['cdr:\n  forward: { url: http://x, format: json }\n', /cdr\.forward\.format .* must be one of form, xml, text-xml/],
-      ['cdr:\n  forward: { format: xml }\n', /PBXKIT_CDR_FORWARD_FORMAT.* is set but PBXKIT_CDR_FORWARD_URL is not/],
+      [
+        'cdr:\n  password: x\n',
+        /^cdr\.password \(PBXKIT_CDR_PASSWORD, in .*\) is set but PBXKIT_CDR_USER is not/,
+      ],
+      [
+        'cdr:\n  forward: { url: ftp://x }\n',
+        /cdr\.forward\.url \(PBXKIT_CDR_FORWARD_URL, in .*\) must be http/,
+      ],
+      [
+        'cdr:\n  forward: { url: http://x, format: json }\n',
+        /cdr\.forward\.format .* must be one of form, xml, text-xml/,
+      ],
+      [
+        'cdr:\n  forward: { format: xml }\n',
+        /PBXKIT_CDR_FORWARD_FORMAT.* is set but PBXKIT_CDR_FORWARD_URL is not/,
+      ],
       ['storage:\n  peers: [a, b]\n', /storage\.peers in .*: expected a mapping/],
       ['port: [1\n', /is not valid YAML/],
       ['- a\n- b\n', /expected a mapping of keys at the top/],
@@ -105,17 +126,21 @@ storage:
     }
     expect(() => loadConfig({ env: {}, file: join(dir, 'missing.yaml') })).toThrow(/missing\.yaml: ENOENT/);
     // From the environment, the variable alone.
-    expect(() => loadConfig({ env: { PBXKIT_STORAGE_S3_BUCKET: 'b', PBXKIT_STORAGE_S3_SSE: 'DES' } })).toThrow(
-      /^PBXKIT_STORAGE_S3_SSE: must be/,
-    );
+    expect(() =>
+      loadConfig({ env: { PBXKIT_STORAGE_S3_BUCKET: 'b', PBXKIT_STORAGE_S3_SSE: 'DES' } }),
+    ).toThrow(/^PBXKIT_STORAGE_S3_SSE: must be/);
   });
 
   it('refuses to serve recordings and metrics unauthenticated on a non-loopback address, unless told to', () => {
     expect(() => loadConfig({ env: { PBXKIT_HOST: '0.0.0.0' } })).toThrow(
       /PBXKIT_HOST is 0\.0\.0\.0, not a loopback address, and no operator authentication is configured/,
     );
-    expect(loadConfig({ env: { PBXKIT_HOST: '0.0.0.0', PBXKIT_AUTH_OPEN: 'true' } }).config.authOpen).toBe(true);
-    expect(loadConfig({ env: { PBXKIT_HOST: '0.0.0.0', PBXKIT_AUTH_TOKENS: TOKEN } }).config.auth).toBeDefined();
+    expect(loadConfig({ env: { PBXKIT_HOST: '0.0.0.0', PBXKIT_AUTH_OPEN: 'true' } }).config.authOpen).toBe(
+      true,
+    );
+    expect(
+      loadConfig({ env: { PBXKIT_HOST: '0.0.0.0', PBXKIT_AUTH_TOKENS: TOKEN } }).config.auth,
+    ).toBeDefined();
     for (const host of ['127.0.0.1', '127.0.1.1', 'localhost', '::1']) {
       expect(loadConfig({ env: { PBXKIT_HOST: host } }).config.auth).toBeUndefined();
     }
@@ -128,12 +153,17 @@ cdr: { user: fs, password: cdrsecret, forward: { url: "https://ccp:urlsecret@ccp
 auth: { tokens: [${TOKEN}], linkSecret: ${LINK} }
 storage: { peerSecret: ${PEER}, s3: { bucket: b, accessKeyId: AK, secretAccessKey: s3secret } }
 `);
-    const loaded = loadConfig({ env: { PBXKIT_CDR_FORWARD_PASSWORD: 'envsecret', PBXKIT_CDR_FORWARD_USER: 'u', PBXKIT_TYPO: '1' }, file: yaml });
+    const loaded = loadConfig({
+      env: { PBXKIT_CDR_FORWARD_PASSWORD: 'envsecret', PBXKIT_CDR_FORWARD_USER: 'u', PBXKIT_TYPO: '1' },
+      file: yaml,
+    });
     const text = printConfig(loaded);
     for (const secret of ['dbsecret', 'cdrsecret', 'urlsecret', TOKEN, LINK, PEER, 's3secret', 'envsecret']) {
       expect(text).not.toContain(secret);
     }
-    expect(text).toContain('databaseUrl (PBXKIT_DATABASE_URL, file): postgres://fusionpbx:***@10.0.0.5/fusionpbx');
+    expect(text).toContain(
+      'databaseUrl (PBXKIT_DATABASE_URL, file): postgres://fusionpbx:***@10.0.0.5/fusionpbx',
+    );
     expect(text).toContain('cdr.forward.password (PBXKIT_CDR_FORWARD_PASSWORD, env): "***"');
     expect(text).toMatch(/retentionDays: 730/); // defaults are shown too
     expect(text).toMatch(/ignoredVariables:\n {2}- PBXKIT_TYPO/);

@@ -31,7 +31,12 @@ for (const database of ['PostgreSQL (FusionPBX schema)', 'PGlite (embedded)'] as
       recordings = join(t.dir, 'var-lib-freeswitch-recordings');
       const { endpoint, accessKeyId, secretAccessKey } = testS3();
       const bucket = `pbxkit-ref-${process.pid}-${Date.now().toString(36)}-${database.slice(0, 2).toLowerCase()}`;
-      const s3 = new S3Backend({ endpoint, bucket, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+      const s3 = new S3Backend({
+        endpoint,
+        bucket,
+        forcePathStyle: true,
+        credentials: { accessKeyId, secretAccessKey },
+      });
       await s3.ensureBucket();
       s3.close();
       const env: Record<string, string> = {
@@ -59,7 +64,9 @@ for (const database of ['PostgreSQL (FusionPBX schema)', 'PGlite (embedded)'] as
         env.PBXKIT_DATABASE_URL = testDatabaseUrl();
         pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
         // What FusionPBX has beside v_xml_cdr: its domains, which the store reads domain_uuid from.
-        await pool.query('create table if not exists v_domains (domain_uuid uuid primary key, domain_name text)');
+        await pool.query(
+          'create table if not exists v_domains (domain_uuid uuid primary key, domain_name text)',
+        );
         await pool.query(
           `insert into v_domains values ('3f1d2c4b-5a69-4788-9abc-def012345678', 'pbx.example.com') on conflict do nothing`,
         );
@@ -90,7 +97,9 @@ for (const database of ['PostgreSQL (FusionPBX schema)', 'PGlite (embedded)'] as
       for (const call of [old, recent]) expect(await postCdr(server.url, call)).toBe(200);
       await stored;
       if (pool) {
-        const { rows } = await pool.query('select domain_uuid::text from v_xml_cdr where xml_cdr_uuid = $1', [old.uuid]);
+        const { rows } = await pool.query('select domain_uuid::text from v_xml_cdr where xml_cdr_uuid = $1', [
+          old.uuid,
+        ]);
         expect(rows[0]?.domain_uuid).toBe('3f1d2c4b-5a69-4788-9abc-def012345678');
       }
 
@@ -99,7 +108,10 @@ for (const database of ['PostgreSQL (FusionPBX schema)', 'PGlite (embedded)'] as
       await expect(stat(oldFile)).rejects.toThrow(/ENOENT/);
 
       // FusionPBX (or the retention) cuts v_xml_cdr: the CDRs are gone, the recordings must not be.
-      if (pool) await pool.query('delete from v_xml_cdr where xml_cdr_uuid = any($1::uuid[])', [[old.uuid, recent.uuid]]);
+      if (pool)
+        await pool.query('delete from v_xml_cdr where xml_cdr_uuid = any($1::uuid[])', [
+          [old.uuid, recent.uuid],
+        ]);
       else await server.store.purgeOlderThan(new Date());
       expect(await server.store.get(old.uuid)).toBeUndefined();
 
@@ -110,7 +122,9 @@ for (const database of ['PostgreSQL (FusionPBX schema)', 'PGlite (embedded)'] as
         });
         expect(ranged.status, call === old ? 'old call (S3)' : 'recent call (local)').toBe(206);
         expect(ranged.headers.get('content-range')).toBe(`bytes 100000-100999/${call.audio.length}`);
-        expect(Buffer.from(await ranged.arrayBuffer()).equals(call.audio.subarray(100_000, 101_000))).toBe(true);
+        expect(Buffer.from(await ranged.arrayBuffer()).equals(call.audio.subarray(100_000, 101_000))).toBe(
+          true,
+        );
       }
       expect((await fetch(`${server.url}/recordings/${old.uuid}`)).status).toBe(401);
       const metrics = await (await fetch(`${server.url}/metrics`, { headers: auth })).text();
@@ -126,7 +140,10 @@ for (const database of ['PostgreSQL (FusionPBX schema)', 'PGlite (embedded)'] as
       expect(ccp.bodies.at(-1)?.body).toMatch(/^cdr=%3C%3Fxml/);
 
       const health = await healthUntil(server.url, (status) => status === 200);
-      expect(health.body).toMatchObject({ status: 'ok', archiver: { lastRun: { result: 'ok', archived: 1 } } });
+      expect(health.body).toMatchObject({
+        status: 'ok',
+        archiver: { lastRun: { result: 'ok', archived: 1 } },
+      });
       expect(health.body.storage.map((tier) => [tier.tier, tier.ok])).toEqual([
         ['local', true],
         ['s3', true],

@@ -60,7 +60,11 @@ export async function record(call: Call): Promise<string> {
 }
 
 /** Posts the call's CDR as mod_xml_cdr does; resolves with the status. */
-export async function postCdr(url: string, call: Pick<Call, 'uuid' | 'xml'>, credentials?: string): Promise<number> {
+export async function postCdr(
+  url: string,
+  call: Pick<Call, 'uuid' | 'xml'>,
+  credentials?: string,
+): Promise<number> {
   const res = await fetch(`${url}/cdr?uuid=a_${call.uuid}`, {
     method: 'POST',
     headers: {

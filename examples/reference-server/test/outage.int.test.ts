@@ -42,8 +42,13 @@ describe('reference server when PostgreSQL is down (a private server of the test
       await pg.up();
       await stored; // the dispatcher's next retry (capped backoff: at most 30 s)
       const up = await healthUntil(server.url, (status) => status === 200);
-      expect(up.body).toMatchObject({ status: 'ok', cdrStore: { ok: true, state: 'up' }, spool: { backlog: 0 } });
-      for (const call of calls) expect(await server.store.get(call.uuid)).toMatchObject({ xml_cdr_uuid: call.uuid });
+      expect(up.body).toMatchObject({
+        status: 'ok',
+        cdrStore: { ok: true, state: 'up' },
+        spool: { backlog: 0 },
+      });
+      for (const call of calls)
+        expect(await server.store.get(call.uuid)).toMatchObject({ xml_cdr_uuid: call.uuid });
     } finally {
       await server.close();
       await t.cleanup();
