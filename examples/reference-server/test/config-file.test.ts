@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseCommandLine, printConfig } from '../src/config/load.js';
 
@@ -179,5 +180,31 @@ storage: { peerSecret: ${PEER}, s3: { bucket: b, accessKeyId: AK, secretAccessKe
     expect(parseCommandLine([], { PBXKIT_CONFIG: '/b.yaml' }).configFile).toBe('/b.yaml');
     expect(() => parseCommandLine(['--port', '1'], {})).toThrow(/unknown argument "--port"/);
     expect(() => parseCommandLine(['--config'], {})).toThrow(/--config needs a file/);
+  });
+
+  it('the example configuration of deploy/ loads, with the secrets its env file gives', () => {
+    const example = join(dirname(fileURLToPath(import.meta.url)), '../deploy/reference-server.example.yaml');
+    const env = {
+      PBXKIT_DATABASE_URL: 'postgres://fusionpbx:pw@127.0.0.1:5432/fusionpbx',
+      PBXKIT_CDR_PASSWORD: 'cdr',
+      PBXKIT_CDR_FORWARD_PASSWORD: 'ccp',
+      PBXKIT_AUTH_TOKENS: TOKEN,
+      PBXKIT_AUTH_LINK_SECRET: LINK,
+      PBXKIT_STORAGE_S3_SECRET_ACCESS_KEY: 'sk',
+      PBXKIT_STORAGE_PEER_SECRET: PEER,
+    };
+    const { config } = loadConfig({ env, file: example });
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      cdr: { forward: { name: 'ccp' }, credentials: { username: 'freeswitch' } },
+      storage: {
+        instanceId: 'pbx-a',
+        tierOrder: ['local', 'peers', 'archive'],
+        peers: { 'pbx-b': 'http://10.0.0.12:8080/_peer' },
+      },
+    });
+    // Without its env file it refuses to serve recordings to the network unauthenticated.
+    const { PBXKIT_AUTH_TOKENS: _t, PBXKIT_AUTH_LINK_SECRET: _l, ...withoutAuth } = env;
+    expect(() => loadConfig({ env: withoutAuth, file: example })).toThrow(/not a loopback address/);
   });
 });
