@@ -176,7 +176,7 @@ storage: { peerSecret: ${PEER}, s3: { bucket: b, accessKeyId: AK, secretAccessKe
       configFile: '/etc/p.yaml',
       printConfig: true,
     });
-    expect(parseCommandLine(['--config=/a.json'], {}).configFile).toBe('/a.json');
+    expect(parseCommandLine(['--', '--config=/a.json'], {}).configFile).toBe('/a.json');
     expect(parseCommandLine([], { PBXKIT_CONFIG: '/b.yaml' }).configFile).toBe('/b.yaml');
     expect(() => parseCommandLine(['--port', '1'], {})).toThrow(/unknown argument "--port"/);
     expect(() => parseCommandLine(['--config'], {})).toThrow(/--config needs a file/);

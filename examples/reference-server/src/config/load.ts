@@ -27,6 +27,7 @@ export function parseCommandLine(
   let printConfig = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (arg === '--') continue; // `pnpm start -- --print-config` passes it on
     if (arg === '--print-config') printConfig = true;
     else if (arg === '--config') {
       configFile = argv[++i];
