@@ -18,7 +18,7 @@ afterEach(async () => {
 async function serve(overrides: Partial<Routes>): Promise<string> {
   const registry = new Registry();
   const routes: Routes = {
-    receiver: (_req, res, next) => next?.(),
+    receiver: (_req, _res, next) => next?.(),
     recordings: async () => true,
     peer: undefined,
     gate: operatorGate(configFromEnv({}), { logger: silentLogger, registry }),
