@@ -233,18 +233,31 @@ describe('createStorage', () => {
       expect((await storage.resolver.resolve('abc'))?.key).toBe('abc.wav');
       await storage.close();
 
-      // An index on PGlite with no createSchema() call: the table appears on first use.
-      const lazy = await createStorage(
-        storageConfigFromEnv({
-          PBXKIT_STORAGE_LOCAL_ROOT: join(t.dir, 'r'),
-          PBXKIT_STORAGE_INDEX_DIR: 'memory://',
-        }),
-      );
+      // An index on a database instance of the caller's (here a stand-in that records the statements), with no
+      // createSchema() call: the table is created on first use, before the first row.
+      const statements: string[] = [];
+      const db = {
+        query: async <Row>(sql: string) => {
+          statements.push(sql.trim().split(/\s+/).slice(0, 3).join(' '));
+          return { rows: [] as Row[], affectedRows: 0 };
+        },
+        transaction: async <T>(fn: (tx: never) => Promise<T>) => fn(db as never),
+        close: async () => {},
+      };
+      const lazy = await createStorage({
+        ...storageConfigFromEnv({ PBXKIT_STORAGE_LOCAL_ROOT: join(t.dir, 'r') }),
+        index: { pglite: db },
+      });
+      expect(statements).toEqual([]);
       await lazy.index?.record({ uuid: 'abc', tier: 'local', instanceId: 'x', key: 'abc.wav' });
-      expect(await lazy.index?.lookup('abc')).toMatchObject([{ key: 'abc.wav' }]);
+      expect(statements).toEqual([
+        'create table if',
+        'create index if',
+        'insert into pbxkit_recording_locations',
+      ]);
       await lazy.close();
     } finally {
       await t.cleanup();
     }
-  }, 60_000);
+  });
 });
