@@ -1,50 +1,40 @@
 import { mkdir } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { CdrDispatcher, CdrRetention, CdrSpool, createCdrReceiver, PostgresCdrSink } from '@pbxkit/cdr';
+import type { CdrDispatcher, CdrSpool, PostgresCdrSink } from '@pbxkit/cdr';
 import { type Logger, Registry, resolveLogger } from '@pbxkit/core';
-import { createRecordingsHandler, createStorage, type RecordingLocator, type Storage } from '@pbxkit/storage';
-import type { ReferenceServerConfig } from './config.js';
+import type { Storage } from '@pbxkit/storage';
+import type { ReferenceServerConfig } from './config/load.js';
+import { createHealthCheck, type HealthReport } from './health.js';
+import { createRoutes } from './routes.js';
+import { operatorGate } from './wiring/auth.js';
+import { createStore, startCdr } from './wiring/cdr.js';
+import { openDatabase } from './wiring/database.js';
+import { cdrLocator, openStorage, recordingsHandler } from './wiring/storage.js';
 
 /** A running reference server. */
 export interface ReferenceServer {
   url: string;
   server: Server;
   dispatcher: CdrDispatcher;
+  spool: CdrSpool;
   store: PostgresCdrSink;
   storage: Storage;
   registry: Registry;
+  /** What `GET /health` answers. */
+  health(): Promise<HealthReport>;
+  /** Stops listening, lets requests in progress finish, stops the archiver and the dispatcher, closes everything. */
   close(): Promise<void>;
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
-/** The CDR store as the recordings resolver's locator: call start, recording path and name, domain. */
-function cdrLocator(store: PostgresCdrSink): RecordingLocator {
-  return {
-    async locate(uuid) {
-      const row = await store.get(uuid);
-      if (!row) return undefined;
-      const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-      return {
-        uuid,
-        callStart: row.start_stamp ? new Date(row.start_stamp as string) : undefined,
-        path: text(row.record_path),
-        name: text(row.record_name),
-        domain: text(row.domain_name),
-      };
-    },
-  };
-}
-
 /**
- * Wires the packages together: `POST /cdr` (mod_xml_cdr) → durable spool → dispatcher → FusionPBX-compatible
- * `v_xml_cdr` (PostgreSQL, or embedded PGlite by default); retention; `GET|HEAD /recordings/:uuid` (Range,
- * tiered local disk / S3 / peers, found through the CDR); `GET /metrics` (Prometheus) and `GET /health`.
+ * Wires the packages together: `POST /cdr` (mod_xml_cdr) → durable spool → dispatcher → FusionPBX's `v_xml_cdr`
+ * (PostgreSQL, or the embedded PGlite), the location index and, when configured, the CCP forward; retention;
+ * recordings by call uuid with Range (local disk, S3, peers) behind operator authentication or signed links;
+ * the peer handler; the archiver's schedule; `/metrics` and `/health`.
+ *
+ * It starts whatever state the databases are in: CDRs are spooled and delivered once their store answers, and
+ * `/health` says what is down meanwhile.
  */
 export async function startReferenceServer(
   config: ReferenceServerConfig,
@@ -53,85 +43,92 @@ export async function startReferenceServer(
   const log = resolveLogger(logger, { component: 'reference-server' });
   await mkdir(config.dataDir, { recursive: true });
   const registry = new Registry();
-  const store = config.databaseUrl
-    ? new PostgresCdrSink({ connectionString: config.databaseUrl }, { logger, registry })
-    : new PostgresCdrSink({ pglite: { dataDir: join(config.dataDir, 'pglite') } }, { logger, registry });
-  await store.createSchema();
-  const spool = await CdrSpool.open({ dir: join(config.dataDir, 'cdr-spool'), logger });
-  const dispatcher = new CdrDispatcher({ spool, sinks: [store], logger, registry });
-  await dispatcher.start();
-  const retention = new CdrRetention({ stores: [store], days: config.retentionDays, logger, registry });
-  retention.start();
-  const receiver = createCdrReceiver({
-    spool,
-    path: '/cdr',
-    credentials: config.cdrCredentials,
-    logger,
-    registry,
-  });
-  if (config.storage.local) await mkdir(config.storage.local.root, { recursive: true });
-  const storage = await createStorage(config.storage, { locator: cdrLocator(store), logger, registry });
-  const recordings = createRecordingsHandler({
-    source: storage.resolver,
-    basePath: '/recordings',
-    logger,
-    registry,
-  });
-
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?', 1)[0];
-    if (path === '/metrics' && req.method === 'GET') {
-      registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': registry.contentType });
-          res.end(text);
-        },
-        (err: unknown) => json(res, 500, { error: String(err) }),
-      );
-      return;
+  const database = openDatabase(config);
+  const closers: Array<() => Promise<void>> = [() => database.close()];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) {
+      await close().catch((err: unknown) => log.error({ err }, 'closing failed'));
     }
-    if (path === '/health' && req.method === 'GET') {
-      Promise.all([store.count(), storage.health()]).then(
-        ([cdrs, backends]) => json(res, 200, { status: 'ok', cdrs, storage: backends }),
-        (err: unknown) => json(res, 503, { status: 'unavailable', error: (err as Error).message }),
-      );
-      return;
-    }
-    if (path?.startsWith('/recordings/')) {
-      recordings(req, res).catch((err: unknown) => log.error({ err }, 'recordings handler failed'));
-      return;
-    }
-    receiver(req, res, () => json(res, 404, { error: `no route for ${req.method} ${path}` }));
-  });
-  // FreeSWITCH posts multi-megabyte CDRs over slow links: no total request time limit.
-  server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host}:${port}`;
-  log.info(
-    { url, dataDir: config.dataDir, database: config.databaseUrl ? 'postgres' : 'pglite' },
-    'listening',
-  );
-  return {
-    url,
-    server,
-    dispatcher,
-    store,
-    storage,
-    registry,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await retention.stop();
-      await dispatcher.stop();
-      await spool.close();
-      await storage.close();
-      await store.close();
-    },
   };
+  try {
+    const store = createStore(database, { logger, registry });
+    closers.push(() => store.close());
+    const storage = await openStorage(config, { locator: cdrLocator(store), database, logger, registry });
+    closers.push(() => storage.close()); // stops the archiver first
+    const cdr = await startCdr(config, { store, storage, logger, registry });
+    closers.push(() => cdr.close());
+    storage.start(); // the archiver's schedule, when configured
+
+    const gate = operatorGate(config, { logger: log, registry });
+    if (gate.mode !== 'auth') {
+      log.warn(
+        { mode: gate.mode },
+        gate.mode === 'open'
+          ? 'recordings and /metrics are open to anyone (PBXKIT_AUTH_OPEN)'
+          : 'no operator authentication configured: recordings and /metrics serve clients on this machine only',
+      );
+    }
+    const health = createHealthCheck({
+      dispatcher: cdr.dispatcher,
+      store,
+      spoolDir: cdr.spoolDir,
+      storage,
+      ...config.health,
+    });
+    const listener = createRoutes({
+      receiver: cdr.receiver,
+      recordings: recordingsHandler(storage, gate, config, { logger, registry }),
+      peer: storage.peerHandler
+        ? { handler: storage.peerHandler, basePath: storage.config.peerBasePath }
+        : undefined,
+      gate,
+      registry,
+      health,
+      log,
+    });
+    const server = createServer(listener);
+    // FreeSWITCH posts multi-megabyte CDRs over slow links: no total request time limit (the receiver cuts idle bodies).
+    server.requestTimeout = 0;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => log.error({ err }, 'HTTP server error'));
+    const { port } = server.address() as AddressInfo;
+    const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${shownHost}:${port}`;
+    log.info(
+      {
+        url,
+        database: database.kind,
+        sinks: cdr.dispatcher.sinkNames,
+        auth: gate.mode,
+        peers: storage.peers.length,
+      },
+      'listening',
+    );
+    return {
+      url,
+      server,
+      dispatcher: cdr.dispatcher,
+      spool: cdr.spool,
+      store,
+      storage,
+      registry,
+      health,
+      async close() {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await closeAll();
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
 }

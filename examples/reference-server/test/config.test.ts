@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/config.js';
+import { configFromEnv } from '../src/config/load.js';
 
 describe('reference server configuration', () => {
   it('refuses bad configuration with a clear message', () => {
@@ -20,10 +20,10 @@ describe('reference server configuration', () => {
   });
 
   it('asks for credentials when both are set, and for none when neither is', () => {
-    expect(configFromEnv({ PBXKIT_CDR_USER: 'fs', PBXKIT_CDR_PASSWORD: 's3cr:et' }).cdrCredentials).toEqual({
+    expect(configFromEnv({ PBXKIT_CDR_USER: 'fs', PBXKIT_CDR_PASSWORD: 's3cr:et' }).cdr.credentials).toEqual({
       username: 'fs',
       password: 's3cr:et',
     });
-    expect(configFromEnv({}).cdrCredentials).toBeUndefined();
+    expect(configFromEnv({}).cdr.credentials).toBeUndefined();
   });
 });

@@ -116,6 +116,7 @@ export { type LogFn, type Logger, resolveLogger, silentLogger } from './logger.j
 export { LATENCY_BUCKETS_SECONDS, MetricsFactory, type MetricsOptions, metricName } from './metrics.js';
 export { importOptional, MissingDependencyError } from './optional-import.js';
 export { isHexDigit, percentDecode } from './percent-decode.js';
+export { maskUrlPasswords, redactText } from './redact.js';
 export { type RetryOptions, retry } from './retry.js';
 export {
   type PGliteLike,

@@ -101,6 +101,37 @@ export interface ArchiveReport {
   skipped: Array<{ key: string; reason: 'locked' | 'gone' }>;
 }
 
+/** One finished pass, as {@link Archiver.status} reports it. */
+export interface ArchiverRun {
+  startedAt: Date;
+  finishedAt: Date;
+  /**
+   * `ok`: every candidate archived (or left to another instance); `partial`: some files failed and were kept
+   * locally (retried next pass); `failed`: the pass as a whole failed (listing the source, the journal, the lock
+   * session, ...), see `error`.
+   */
+  result: 'ok' | 'partial' | 'failed';
+  scanned: number;
+  archived: number;
+  failed: number;
+  skipped: number;
+  bytes: number;
+  /** Why a `failed` pass failed. */
+  error?: string;
+}
+
+/** What {@link Archiver.status} returns: enough for a `/health` endpoint to tell whether archiving works. */
+export interface ArchiverStatus {
+  /** A pass runs now. */
+  running: boolean;
+  /** {@link Archiver.start} was called, and {@link Archiver.stop} not since. */
+  scheduled: boolean;
+  /** When the next scheduled pass starts (scheduled and between passes). */
+  nextRunAt?: Date;
+  /** The last pass that finished (scheduled or called with `run`); a pass ended by `stop` is not one. */
+  lastRun?: ArchiverRun;
+}
+
 /** Events of {@link Archiver}. */
 export interface ArchiverEvents {
   /** One file moved through a step. */
@@ -147,6 +178,12 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
   private running: Promise<ArchiveReport> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopper: AbortController | undefined;
+  private nextRunAt: Date | undefined;
+  private lastRun: ArchiverRun | undefined;
+  private readonly lastRunGauges: {
+    at: ReturnType<MetricsFactory['gauge']>;
+    files: ReturnType<MetricsFactory['gauge']>;
+  };
 
   constructor(options: ArchiverOptions) {
     super();
@@ -171,16 +208,80 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
         buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       }),
     };
+    this.lastRunGauges = {
+      at: m.gauge({
+        what: 'archive_last_run_timestamp',
+        unit: 'seconds',
+        help: 'When the last archiver pass finished (Unix time), by result (ok, partial, failed)',
+        labelNames: ['result'],
+      }),
+      files: m.gauge({
+        what: 'archive_last_run',
+        unit: 'files',
+        help: 'Files of the last archiver pass, by outcome (archived, failed, skipped)',
+        labelNames: ['outcome'],
+      }),
+    };
+  }
+
+  /** Whether a pass runs, the schedule, and the last finished pass (counts, result, error). */
+  status(): ArchiverStatus {
+    return {
+      running: this.running !== undefined,
+      scheduled: this.stopper !== undefined,
+      ...(this.nextRunAt && !this.running ? { nextRunAt: this.nextRunAt } : {}),
+      ...(this.lastRun ? { lastRun: { ...this.lastRun } } : {}),
+    };
   }
 
   /** One pass: finishes what an interrupted run left, then archives every candidate. Runs never overlap. */
   run(options: { signal?: AbortSignal } = {}): Promise<ArchiveReport> {
     if (!this.running) {
-      this.running = this.runOnce(options.signal).finally(() => {
-        this.running = undefined;
-      });
+      const startedAt = new Date();
+      this.running = this.runOnce(options.signal)
+        .then(
+          (report) => {
+            this.finished(startedAt, report, undefined);
+            return report;
+          },
+          (err: unknown) => {
+            if (!options.signal?.aborted) this.finished(startedAt, undefined, err);
+            throw err;
+          },
+        )
+        .finally(() => {
+          this.running = undefined;
+        });
     }
     return this.running;
+  }
+
+  /** Records, logs and exports a finished pass. */
+  private finished(startedAt: Date, report: ArchiveReport | undefined, err: unknown): void {
+    const finishedAt = new Date();
+    const run: ArchiverRun = {
+      startedAt,
+      finishedAt,
+      result: !report ? 'failed' : report.failed.length > 0 ? 'partial' : 'ok',
+      scanned: report?.scanned ?? 0,
+      archived: report?.archived ?? 0,
+      failed: report?.failed.length ?? 0,
+      skipped: report?.skipped.length ?? 0,
+      bytes: report?.bytes ?? 0,
+      ...(report ? {} : { error: err instanceof Error ? err.message : String(err) }),
+    };
+    this.lastRun = run;
+    this.lastRunGauges.at.reset();
+    this.lastRunGauges.at.set({ result: run.result }, finishedAt.getTime() / 1000);
+    for (const outcome of ['archived', 'failed', 'skipped'] as const) {
+      this.lastRunGauges.files.set({ outcome }, run[outcome]);
+    }
+    // A failed pass is logged (and counted) by whoever awaited it; a finished one is logged here.
+    if (!report) return;
+    const { error: _none, ...fields } = run;
+    const durationMs = finishedAt.getTime() - startedAt.getTime();
+    if (run.result === 'ok') this.log.info({ ...fields, durationMs }, 'archiver pass finished');
+    else this.log.warn({ ...fields, durationMs }, 'archiver pass finished with failed files (kept locally)');
   }
 
   /**
@@ -192,19 +293,30 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
     const stopper = new AbortController();
     this.stopper = stopper;
     const intervalMs = options.intervalMs ?? 3_600_000;
+    // The next pass is planned before the outcome is told, so that a `report` listener sees it in `status()`.
+    const scheduleNext = (): void => {
+      if (stopper.signal.aborted) return;
+      this.nextRunAt = new Date(Date.now() + intervalMs);
+      this.timer = setTimeout(pass, intervalMs);
+      this.timer.unref();
+    };
     const pass = (): void => {
-      this.run({ signal: stopper.signal })
-        .then((report) => this.emit('report', report))
-        .catch((err: Error) => {
-          if (stopper.signal.aborted) return;
-          this.emitError(this.errors, 'archiver pass failed', err);
-        })
-        .finally(() => {
-          if (!stopper.signal.aborted) {
-            this.timer = setTimeout(pass, intervalMs);
-            this.timer.unref();
+      this.nextRunAt = undefined;
+      this.run({ signal: stopper.signal }).then(
+        (report) => {
+          scheduleNext();
+          try {
+            this.emit('report', report);
+          } catch (err) {
+            this.emitError(this.errors, 'archiver report listener failed', err as Error);
           }
-        });
+        },
+        (err: Error) => {
+          if (stopper.signal.aborted) return;
+          scheduleNext();
+          this.emitError(this.errors, 'archiver pass failed', err);
+        },
+      );
     };
     pass();
   }
@@ -216,6 +328,7 @@ export class Archiver extends TypedEmitter<ArchiverEvents> {
   async stop(): Promise<void> {
     const stopper = this.stopper;
     this.stopper = undefined;
+    this.nextRunAt = undefined;
     clearTimeout(this.timer);
     stopper?.abort();
     await this.running?.catch(() => {});

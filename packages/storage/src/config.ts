@@ -1,5 +1,12 @@
 import { hostname } from 'node:os';
-import { ErrorReporter, type Logger, openSqlClient, type Registry, type SqlClient } from '@pbxkit/core';
+import {
+  ErrorReporter,
+  type Logger,
+  openSqlClient,
+  type Registry,
+  type SqlClient,
+  type SqlTarget,
+} from '@pbxkit/core';
 import { Archiver, type ArchiverOptions } from './archiver.js';
 import type { StorageBackend } from './backend.js';
 import { LocalFsBackend } from './backends/local.js';
@@ -30,7 +37,11 @@ export interface StorageConfig {
   peerSecret?: string;
   /** Path of this instance's peer handler (`createStorage` builds it when there is a secret). Default `/_peer`. */
   peerBasePath: string;
-  index?: { connectionString: string } | { pglite: { dataDir: string } };
+  /**
+   * The location index's database: PostgreSQL, PGlite at a directory, or any {@link SqlTarget} (an open PGlite
+   * instance shared with the CDR store, a `pg.Pool`). Its table is created on first use.
+   */
+  index?: SqlTarget;
   presignSeconds?: number;
   archive?: {
     journalPath: string;
@@ -38,6 +49,8 @@ export interface StorageConfig {
     deleteAfterVerify: boolean;
     verify: 'read-back' | 'metadata';
     concurrency: number;
+    /** Minutes between the passes {@link Storage.start} schedules (`ARCHIVE_INTERVAL_MINUTES`, default 60). */
+    intervalMinutes: number;
     diskUsedPercent?: number;
     /** PostgreSQL the instances share, for the archiver's per-file advisory locks (`ArchiverOptions.lock`). */
     lockUrl?: string;
@@ -67,7 +80,7 @@ type Env = Record<string, string | undefined>;
  * | `PBXKIT_STORAGE_IDLE_TIMEOUT_MS` | idle timeout of transfers (default 60000) |
  * | `PBXKIT_STORAGE_RESOLVE_CACHE_MS` | how long a found recording's location is remembered (default 30000; 0 = off) |
  * | `PBXKIT_STORAGE_PRESIGN_SECONDS` | answer archive hits with presigned URLs valid this long |
- * | `PBXKIT_STORAGE_ARCHIVE_JOURNAL` | enables the archiver (needs local and S3); `_ARCHIVE_DAYS` (default: LOCAL_DAYS), `_ARCHIVE_DELETE` (default true), `_ARCHIVE_VERIFY` (`read-back`/`metadata`), `_ARCHIVE_CONCURRENCY` (2), `_ARCHIVE_DISK_USED_PERCENT` |
+ * | `PBXKIT_STORAGE_ARCHIVE_JOURNAL` | enables the archiver (needs local and S3); `_ARCHIVE_DAYS` (default: LOCAL_DAYS), `_ARCHIVE_DELETE` (default true), `_ARCHIVE_VERIFY` (`read-back`/`metadata`), `_ARCHIVE_CONCURRENCY` (2), `_ARCHIVE_INTERVAL_MINUTES` (60: a pass at start, then one every hour, once `Storage.start()` is called), `_ARCHIVE_DISK_USED_PERCENT` |
  * | `PBXKIT_STORAGE_ARCHIVE_LOCK_URL` | PostgreSQL shared by the instances, for per-file archive locks (default: `INDEX_URL` when set) |
  */
 export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
@@ -197,6 +210,7 @@ export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
       deleteAfterVerify: bool('ARCHIVE_DELETE', true),
       verify,
       concurrency: num('ARCHIVE_CONCURRENCY', 2, 1) as number,
+      intervalMinutes: num('ARCHIVE_INTERVAL_MINUTES', 60, 0.01) as number,
     };
     const disk = num('ARCHIVE_DISK_USED_PERCENT');
     if (disk !== undefined) config.archive.diskUsedPercent = disk;
@@ -223,6 +237,12 @@ export interface Storage {
   peerHandler?: PeerHandler;
   /** Health of every backend, for a `/health` endpoint. */
   health(): Promise<Array<Awaited<ReturnType<StorageBackend['health']>>>>;
+  /**
+   * Starts the archiver's schedule when there is one (`config.archive`: a pass now, then every
+   * `intervalMinutes`; each pass logged and exported, see `Archiver.status`). Nothing else needs starting.
+   */
+  start(): void;
+  /** Stops the archiver (the pass in flight ends at a safe step, see `Archiver.stop`), then closes every client. */
   close(): Promise<void>;
 }
 
@@ -258,8 +278,8 @@ export async function createStorage(
   );
   let index: SqlLocationIndex | undefined;
   if (config.index) {
+    // Its table is created on first use: a database that is down now must not stop the program starting.
     index = new SqlLocationIndex(config.index, { logger: options.logger, registry: options.registry });
-    await index.createSchema();
   }
   const common = { logger: options.logger, registry: options.registry };
   const resolver = new TieredRecordingResolver({
@@ -338,7 +358,12 @@ export async function createStorage(
     ...(archiver ? { archiver } : {}),
     ...(peerHandler ? { peerHandler } : {}),
     health: () => Promise.all(all.map((b) => b.health())),
+    start: () => {
+      if (archiver && config.archive)
+        archiver.start({ intervalMs: Math.round(config.archive.intervalMinutes * 60_000) });
+    },
     close: async () => {
+      await archiver?.stop();
       for (const p of peers) p.close();
       s3?.close();
       await index?.close();

@@ -4,6 +4,8 @@ export {
   Archiver,
   type ArchiverEvents,
   type ArchiverOptions,
+  type ArchiverRun,
+  type ArchiverStatus,
 } from './archiver.js';
 export {
   type ByteRange,

@@ -205,6 +205,16 @@ export class TieredRecordingResolver implements RecordingSource {
     return found;
   }
 
+  /**
+   * The key this instance's local tier keeps `ref`'s recording under: FusionPBX's `record_path` under the local
+   * root with `name`, else the local key template; undefined without a local tier, or when the template cannot be
+   * rendered (no call start). For recording in a location index where a call's recording is as soon as its CDR
+   * arrives, so that it is found by uuid after the CDR itself was purged.
+   */
+  localKey(ref: RecordingRef): string | undefined {
+    return this.local ? this.keyFor(this.local, ref) : undefined;
+  }
+
   /** Forgets where call `uuid`'s recording was found: the next {@link resolve} looks again. */
   invalidate(uuid: string): void {
     this.remembered.delete(uuid);

@@ -1,6 +1,7 @@
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { Registry } from '@pbxkit/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   Archiver,
@@ -159,6 +160,53 @@ describe('Archiver (local disk → a second file system standing in for S3)', ()
     expect(report.archived).toBe(3);
     await expect(source.stat(`d/${uuid(3)}.wav`)).rejects.toThrow();
     expect((await target.stat(`d/${uuid(3)}.wav`)).size).toBeGreaterThan(0);
+  });
+
+  it('status() tells the last pass (result, counts, error) and the schedule; the pass is logged and exported', async () => {
+    const registry = new Registry();
+    const logged: Array<{ obj: unknown; msg: string | undefined }> = [];
+    const log = (obj: unknown, msg?: string) => logged.push({ obj, msg });
+    const logger = {
+      trace: log,
+      debug: log,
+      info: log,
+      warn: log,
+      error: log,
+      fatal: log,
+      child: () => logger,
+    };
+    const archiver = make({ registry, logger });
+    expect(archiver.status()).toEqual({ running: false, scheduled: false });
+    const reported = new Promise((resolve) => archiver.once('report', resolve));
+    archiver.start({ intervalMs: 3_600_000 });
+    expect(archiver.status()).toMatchObject({ running: true, scheduled: true });
+    await reported;
+    const status = archiver.status();
+    expect(status).toMatchObject({
+      running: false,
+      scheduled: true,
+      lastRun: { result: 'ok', scanned: 4, archived: 2, failed: 0, skipped: 0 },
+    });
+    expect(status.nextRunAt?.getTime()).toBeGreaterThan(Date.now() + 3_000_000);
+    expect(logged.find((l) => l.msg === 'archiver pass finished')?.obj).toMatchObject({ archived: 2 });
+    const text = await registry.metrics();
+    expect(text).toMatch(/pbxkit_storage_archive_last_run_timestamp_seconds\{result="ok"\} \d/);
+    expect(text).toContain('pbxkit_storage_archive_last_run_files{outcome="archived"} 2');
+    await archiver.stop();
+    expect(archiver.status()).toMatchObject({ running: false, scheduled: false });
+    expect(archiver.status().nextRunAt).toBeUndefined();
+
+    // A pass that fails as a whole: the source cannot be listed.
+    vi.spyOn(source, 'list').mockRejectedValue(new Error('EIO: listing failed'));
+    await expect(archiver.run()).rejects.toThrow(/EIO/);
+    expect(archiver.status().lastRun).toMatchObject({
+      result: 'failed',
+      archived: 0,
+      error: 'EIO: listing failed',
+    });
+    expect(await registry.metrics()).toMatch(
+      /pbxkit_storage_archive_last_run_timestamp_seconds\{result="failed"\} \d/,
+    );
   });
 });
 

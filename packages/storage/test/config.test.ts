@@ -188,4 +188,76 @@ describe('createStorage', () => {
       await t.cleanup();
     }
   });
+
+  it('starts the archiver on its schedule with start() and stops it in close()', async () => {
+    const t = await tempDir();
+    try {
+      await mkdir(join(t.dir, 'r'));
+      await mkdir(join(t.dir, 's3'));
+      const config = storageConfigFromEnv({
+        PBXKIT_STORAGE_LOCAL_ROOT: join(t.dir, 'r'),
+        PBXKIT_STORAGE_S3_BUCKET: 'unused',
+        PBXKIT_STORAGE_S3_ENDPOINT: 'http://127.0.0.1:9', // never reached: nothing is old enough
+        PBXKIT_STORAGE_ARCHIVE_JOURNAL: join(t.dir, 'archiver.journal'),
+        PBXKIT_STORAGE_ARCHIVE_INTERVAL_MINUTES: '30',
+      });
+      expect(config.archive?.intervalMinutes).toBe(30);
+      const storage = await createStorage(config);
+      const archiver = storage.archiver as NonNullable<typeof storage.archiver>;
+      expect(archiver.status().scheduled).toBe(false);
+      const reported = new Promise((resolve) => archiver.once('report', resolve));
+      storage.start();
+      await reported;
+      const status = archiver.status();
+      expect(status).toMatchObject({ scheduled: true, lastRun: { result: 'ok', scanned: 0 } });
+      expect((status.nextRunAt?.getTime() ?? 0) - Date.now()).toBeGreaterThan(29 * 60_000);
+      await storage.close();
+      expect(archiver.status().scheduled).toBe(false);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('builds when the index database is down: its table is created once it answers, and resolving probes the tiers meanwhile', async () => {
+    const t = await tempDir();
+    try {
+      await mkdir(join(t.dir, 'r'));
+      const storage = await createStorage(
+        storageConfigFromEnv({
+          PBXKIT_STORAGE_LOCAL_ROOT: join(t.dir, 'r'),
+          PBXKIT_STORAGE_LOCAL_KEY_TEMPLATE: '{uuid}.wav',
+          PBXKIT_STORAGE_INDEX_URL: 'postgres://nobody@127.0.0.1:9/none', // a closed port
+        }),
+      );
+      await storage.local?.write('abc.wav', 'x');
+      expect((await storage.resolver.resolve('abc'))?.key).toBe('abc.wav');
+      await storage.close();
+
+      // An index on a database instance of the caller's (here a stand-in that records the statements), with no
+      // createSchema() call: the table is created on first use, before the first row.
+      const statements: string[] = [];
+      const db = {
+        query: async <Row>(sql: string) => {
+          statements.push(sql.trim().split(/\s+/).slice(0, 3).join(' '));
+          return { rows: [] as Row[], affectedRows: 0 };
+        },
+        transaction: async <T>(fn: (tx: never) => Promise<T>) => fn(db as never),
+        close: async () => {},
+      };
+      const lazy = await createStorage({
+        ...storageConfigFromEnv({ PBXKIT_STORAGE_LOCAL_ROOT: join(t.dir, 'r') }),
+        index: { pglite: db },
+      });
+      expect(statements).toEqual([]);
+      await lazy.index?.record({ uuid: 'abc', tier: 'local', instanceId: 'x', key: 'abc.wav' });
+      expect(statements).toEqual([
+        'create table if',
+        'create index if',
+        'insert into pbxkit_recording_locations',
+      ]);
+      await lazy.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
 });

@@ -273,6 +273,20 @@ describe('TieredRecordingResolver', () => {
     }
   });
 
+  it('localKey: the path the switch wrote under the local root, else the local template; none without a date', () => {
+    const resolver = make();
+    expect(resolver.localKey({ uuid: UUID, path: `${localRoot}/a/b`, name: `${UUID}.mp3` })).toBe(
+      `a/b/${UUID}.mp3`,
+    );
+    expect(resolver.localKey({ uuid: UUID, domain: 'd.example', callStart: daysAgo(1) })).toBe(
+      localKey(daysAgo(1)),
+    );
+    expect(resolver.localKey({ uuid: UUID, domain: 'd.example' })).toBeUndefined();
+    expect(
+      make({ local: undefined }).localKey({ uuid: UUID, path: localRoot, name: 'x.wav' }),
+    ).toBeUndefined();
+  });
+
   it('answers archive hits with a presigned URL when asked', async () => {
     const start = daysAgo(30);
     refs.set(UUID, { uuid: UUID, domain: 'd.example', callStart: start });

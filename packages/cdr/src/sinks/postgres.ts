@@ -41,6 +41,13 @@ export interface PostgresCdrSinkOptions {
   resolveDomains?: boolean;
   /** Rows per INSERT statement. Default 200. */
   rowsPerStatement?: number;
+  /**
+   * Create the tables on first use (what {@link PostgresCdrSink.createSchema} does), and again at the next use
+   * after an attempt failed, instead of needing `createSchema()` before anything else. A server can then start
+   * while PostgreSQL is down: its first writes fail as the store being unreachable (retried by the dispatcher)
+   * until the database is back. Default false.
+   */
+  ensureSchema?: boolean;
   logger?: Logger;
   /** Registry of `pbxkit_cdr_errors_total{component="postgres_sink"}` (lost connections). */
   registry?: Registry;
@@ -77,6 +84,7 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
   private readonly table: string;
   private readonly jsonTable: string;
   private domainsTable: Promise<boolean> | undefined;
+  private schemaReady: Promise<void> | undefined;
   private readonly domainCache = new Map<string, string | null>();
 
   constructor(target: PostgresTarget, options: PostgresCdrSinkOptions = {}) {
@@ -101,6 +109,27 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
     for (const statement of fusionPbxDdl(this.options.schema)) await db.query(statement);
   }
 
+  /**
+   * Checks that the store answers and its table is there (a `select` of no row), for a health endpoint. With
+   * `ensureSchema` it creates the tables first when they are missing.
+   */
+  async ping(): Promise<void> {
+    const db = await this.db();
+    await db.query(`select 1 from ${this.table} limit 0`);
+  }
+
+  /** The client, once the schema is there when `ensureSchema` is on (a failed attempt is retried next time). */
+  private async db(): Promise<SqlClient> {
+    const db = await this.client;
+    if (this.options.ensureSchema !== true) return db;
+    this.schemaReady ??= this.createSchema().catch((err: unknown) => {
+      this.schemaReady = undefined;
+      throw err;
+    });
+    await this.schemaReady;
+    return db;
+  }
+
   /** Inserts the batch in one transaction; rows already present are left as they are. */
   async write(records: readonly CdrRecord[]): Promise<void> {
     await this.writePrepared(records.map((record) => this.prepare(record).item));
@@ -123,7 +152,7 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
       const row = { ...item.row, insert_date: now };
       if (!unique.has(row.xml_cdr_uuid)) unique.set(row.xml_cdr_uuid, { row, json: item.json });
     }
-    const db = await this.client;
+    const db = await this.db();
     const entries = [...unique.values()];
     await this.resolveDomainUuids(
       db,
@@ -159,14 +188,14 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
 
   /** The stored row of a call leg, or undefined. */
   async get(uuid: string): Promise<Record<string, unknown> | undefined> {
-    const db = await this.client;
+    const db = await this.db();
     const { rows } = await db.query(`select * from ${this.table} where xml_cdr_uuid = $1`, [uuid]);
     return rows[0];
   }
 
   /** How many CDRs the table holds. */
   async count(): Promise<number> {
-    const db = await this.client;
+    const db = await this.db();
     const { rows } = await db.query<{ n: string | number }>(`select count(*) as n from ${this.table}`);
     return Number(rows[0]?.n ?? 0);
   }
@@ -180,7 +209,7 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
     cutoff: Date,
     options: { batchSize?: number; signal?: AbortSignal } = {},
   ): Promise<number> {
-    const db = await this.client;
+    const db = await this.db();
     const batchSize = options.batchSize ?? 5000;
     const hasJsonTable = await this.hasTable(db, this.jsonTable);
     let total = 0;

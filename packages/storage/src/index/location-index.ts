@@ -96,6 +96,7 @@ interface Row {
 export class SqlLocationIndex implements LocationIndex {
   private readonly client: Promise<SqlClient>;
   private readonly table: string;
+  private schemaReady: Promise<void> | undefined;
 
   constructor(target: SqlTarget, options: SqlLocationIndexOptions = {}) {
     const table = options.table ?? 'pbxkit_recording_locations';
@@ -109,7 +110,11 @@ export class SqlLocationIndex implements LocationIndex {
     this.client.catch(() => {});
   }
 
-  /** Creates the table and its index when missing (idempotent). */
+  /**
+   * Creates the table and its index when missing (idempotent). Optional: every method creates them on first use,
+   * and again at the next use after an attempt failed, so an index whose database is down when the program starts
+   * works once it is back.
+   */
   async createSchema(): Promise<void> {
     const db = await this.client;
     await db.query(`create table if not exists ${this.table} (
@@ -127,8 +132,18 @@ export class SqlLocationIndex implements LocationIndex {
     await db.query(`create index if not exists ${name} on ${this.table} (tier, instance_id, call_start)`);
   }
 
+  /** The client, once the schema is there (see {@link createSchema}). */
+  private async db(): Promise<SqlClient> {
+    this.schemaReady ??= this.createSchema().catch((err: unknown) => {
+      this.schemaReady = undefined;
+      throw err;
+    });
+    await this.schemaReady;
+    return this.client;
+  }
+
   async lookup(uuid: string): Promise<LocationEntry[]> {
-    const db = await this.client;
+    const db = await this.db();
     const { rows } = await db.query<Row>(
       `select * from ${this.table} where uuid = $1 order by updated_at desc`,
       [uuid],
@@ -137,7 +152,7 @@ export class SqlLocationIndex implements LocationIndex {
   }
 
   async record(entry: LocationEntry): Promise<void> {
-    const db = await this.client;
+    const db = await this.db();
     await db.query(
       `insert into ${this.table} (uuid, tier, instance_id, key, size, checksum, call_start, updated_at)
        values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now()))
@@ -158,7 +173,7 @@ export class SqlLocationIndex implements LocationIndex {
   }
 
   async forget(uuid: string, tier: string, instanceId: string): Promise<void> {
-    const db = await this.client;
+    const db = await this.db();
     await db.query(`delete from ${this.table} where uuid = $1 and tier = $2 and instance_id = $3`, [
       uuid,
       tier,
@@ -178,7 +193,7 @@ export class SqlLocationIndex implements LocationIndex {
     options: { prefix?: string; uuidOf?: (key: string) => string | undefined } = {},
   ): Promise<{ recorded: number; forgotten: number }> {
     const uuidOf = options.uuidOf ?? uuidFromKey;
-    const db = await this.client;
+    const db = await this.db();
     // The scan's stamp: millisecond precision, stored exactly by timestamptz; one millisecond ahead, so a row
     // written just before the scan by a clock of millisecond precision (PGlite's now()) never equals it.
     const started = new Date(Date.now() + 1);
@@ -204,7 +219,7 @@ export class SqlLocationIndex implements LocationIndex {
   }
 
   async close(): Promise<void> {
-    await (await this.client).close();
+    await (await this.client.catch(() => undefined))?.close();
   }
 }
 
