@@ -32,8 +32,10 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['packages/*/test/**/*.int.test.ts', 'examples/*/test/**/*.int.test.ts'],
-          testTimeout: 30_000,
-          hookTimeout: 30_000,
+          // Integration tests start real servers and embedded PostgreSQL (PGlite), whose start alone took 10-50 s
+          // on a 2-core machine at load 12-18: limits that fit that, with room. A test that hangs still fails.
+          testTimeout: 90_000,
+          hookTimeout: 120_000,
         },
       },
     ],
