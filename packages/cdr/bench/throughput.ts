@@ -2,7 +2,7 @@
  * Measures CDRs/s through the receiver with the spool's fsync on (not a test: run it by hand).
  *
  *   packages/cdr/node_modules/.bin/tsx --tsconfig tsconfig.json packages/cdr/bench/throughput.ts \
- *     [--count 3000] [--senders 16] [--kb 50] [--pg postgres://...] [--rounds 3]
+ *     [--count 3000] [--senders 16] [--kb 50] [--pg postgres://...] [--rounds 3] [--archive]
  *
  * Posts `count` CDRs of about `kb` KB as mod_xml_cdr does with `encode=true` from `senders` keep-alive
  * connections of a worker thread (bodies encoded before the clock starts; client, server and PostgreSQL share
@@ -12,6 +12,9 @@
  * CDR is stored, then empties the table) and their median, with the CPU spent per CDR (process,
  * receiving thread) and how busy the whole machine was: a busy share well under 100% with a receiving thread
  * near one CPU-second per second says the receiving thread, not the machine, is the limit.
+ * With `--archive`, each PostgreSQL round runs twice, without and with a `CdrArchive` (fsynced, gzip level 1)
+ * fed by the dispatcher, and the medians of both are printed: what archiving costs end to end and on the
+ * receiving thread (whose CPU is then counted until every CDR is stored and archived).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Registry } from '@pbxkit/core';
 import pg from 'pg';
+import { CdrArchive } from '../src/archive/archive.js';
 import { CdrDispatcher } from '../src/dispatch/dispatcher.js';
 import { createCdrReceiver } from '../src/receiver/receiver.js';
 import type { CdrSink } from '../src/sink.js';
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     pg: { type: 'string' },
     'no-fsync': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
+    archive: { type: 'boolean', default: false },
   },
 });
 const count = Number(values.count);
@@ -86,6 +91,7 @@ function postFromWorker(url: string): Promise<{
   t0: number;
   cpu: NodeJS.CpuUsage;
   mainMs: number;
+  main0: number;
   machine0: { busy: number; total: number };
 }> {
   const client = `
@@ -143,6 +149,7 @@ function postFromWorker(url: string): Promise<{
           t0,
           cpu: process.cpuUsage(cpu0),
           mainMs: mainThreadCpuMs() - main0,
+          main0,
           machine0,
         });
       });
@@ -153,21 +160,29 @@ function postFromWorker(url: string): Promise<{
 }
 
 /** One pass of all the CDRs; resolves with CDR/s until the last 200 and until all were stored. */
-async function run(label: string, sinks: CdrSink[]): Promise<{ acked: number; stored: number }> {
+async function run(
+  label: string,
+  sinks: CdrSink[],
+  archived = false,
+): Promise<{ acked: number; stored: number; mainMsPerCdr: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'pbxkit-throughput-'));
   const spool = await CdrSpool.open({ dir, fsync: !values['no-fsync'] });
   const registry = new Registry();
+  const archive = archived
+    ? await CdrArchive.open({ dir: join(dir, 'archive'), fsync: !values['no-fsync'], registry })
+    : undefined;
   const dispatcher = sinks.length
-    ? new CdrDispatcher({ spool, sinks, batchSize: 200, concurrency: 2, registry })
+    ? new CdrDispatcher({ spool, sinks, batchSize: 200, concurrency: 2, registry, archive })
     : undefined;
   await dispatcher?.start();
   const server = createServer(createCdrReceiver({ spool }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cdr`;
-  const { failed, t0, cpu, mainMs, machine0 } = await postFromWorker(url);
+  const { failed, t0, cpu, mainMs, main0, machine0 } = await postFromWorker(url);
   const acked = performance.now() - t0;
   await dispatcher?.drained();
   const stored = performance.now() - t0;
+  const mainAllMs = mainThreadCpuMs() - main0;
   const machine1 = machineTicks();
   const busyShare = (machine1.busy - machine0.busy) / (machine1.total - machine0.total);
   const mb = (bodies.reduce((n, b) => n + b.body.length, 0) / 1e6).toFixed(0);
@@ -191,13 +206,29 @@ async function run(label: string, sinks: CdrSink[]): Promise<{ acked: number; st
       metric?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum'))?.value ?? 0;
     const n =
       metric?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value ?? 0;
-    console.log(`  sink writes: ${n} batches, ${sum.toFixed(2)} s in write() in total`);
+    console.log(
+      `  sink writes: ${n} batches, ${sum.toFixed(2)} s in write() in total; main thread until all stored` +
+        `${archive ? ' and archived' : ''}: ${(mainAllMs / count).toFixed(2)} ms per CDR`,
+    );
+  }
+  if (archive) {
+    const json = await registry.getMetricsAsJSON();
+    const value = (name: string) => json.find((m) => m.name === name)?.values[0]?.value ?? 0;
+    const groups = json
+      .find((m) => m.name === 'pbxkit_cdr_archive_write_duration_seconds')
+      ?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value;
+    const posted = bodies.reduce((n, b) => n + b.body.length, 0);
+    console.log(
+      `  archive: ${value('pbxkit_cdr_archive_entries_total')} CDRs in ${groups} groups, ` +
+        `${(value('pbxkit_cdr_archive_bytes') / 1e6).toFixed(1)} MB on disk (${(posted / value('pbxkit_cdr_archive_bytes')).toFixed(1)}x smaller than posted)`,
+    );
+    await archive.close();
   }
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await dispatcher?.stop();
   await spool.close();
   rmSync(dir, { recursive: true, force: true });
-  return { acked: (count * 1000) / acked, stored: (count * 1000) / stored };
+  return { acked: (count * 1000) / acked, stored: (count * 1000) / stored, mainMsPerCdr: mainAllMs / count };
 }
 
 const median = (xs: number[]): number => {
@@ -218,18 +249,28 @@ if (values.pg) {
   // The host's speed varies between runs a minute apart (the receiving thread's CPU for the same work by up
   // to 1.7x): several rounds and their median say more than one run.
   const rounds = Math.max(1, Number(values.rounds));
-  const rates: number[] = [];
+  const variants = values.archive ? [false, true] : [false];
+  const rates = variants.map(() => [] as number[]);
+  const mainMs = variants.map(() => [] as number[]);
   for (let round = 1; round <= rounds; round++) {
-    const { stored } = await run(`HTTP -> spool -> PostgreSQL, round ${round}/${rounds}`, [sink]);
-    rates.push(stored);
-    const { rows } = await admin.query<{ n: string }>(`select count(*) as n from ${schema}.v_xml_cdr`);
-    if (Number(rows[0]?.n) !== count) throw new Error(`round ${round}: ${rows[0]?.n} rows of ${count}`);
-    await admin.query(`truncate ${schema}.v_xml_cdr`);
+    for (const [v, archived] of variants.entries()) {
+      const what = `HTTP -> spool -> PostgreSQL${archived ? ' + archive' : ''}`;
+      const result = await run(`${what}, round ${round}/${rounds}`, [sink], archived);
+      rates[v]?.push(result.stored);
+      mainMs[v]?.push(result.mainMsPerCdr);
+      const { rows } = await admin.query<{ n: string }>(`select count(*) as n from ${schema}.v_xml_cdr`);
+      if (Number(rows[0]?.n) !== count) throw new Error(`round ${round}: ${rows[0]?.n} rows of ${count}`);
+      await admin.query(`truncate ${schema}.v_xml_cdr`);
+    }
   }
-  console.log(
-    `HTTP -> spool -> PostgreSQL, every CDR stored once in each round: median ${Math.round(median(rates))} CDR/s ` +
-      `(rounds: ${rates.map((r) => Math.round(r)).join(', ')}; target >= 1,000)`,
-  );
+  for (const [v, archived] of variants.entries()) {
+    const r = rates[v] as number[];
+    console.log(
+      `HTTP -> spool -> PostgreSQL${archived ? ' + archive' : ''}, every CDR stored once in each round: ` +
+        `median ${Math.round(median(r))} CDR/s (rounds: ${r.map((x) => Math.round(x)).join(', ')}; target >= 1,000); ` +
+        `main thread until all stored: median ${median(mainMs[v] as number[]).toFixed(2)} ms per CDR`,
+    );
+  }
   await admin.query(`drop schema ${schema} cascade`);
   await admin.end();
 }

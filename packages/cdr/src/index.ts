@@ -1,3 +1,6 @@
+export { type ArchiveInput, CdrArchive, type CdrArchiveOptions } from './archive/archive.js';
+export type { ArchivedFacts, IndexEntry } from './archive/format.js';
+export { type ArchivedCdr, type ArchiveQuery, CdrArchiveReader } from './archive/reader.js';
 export { collectCdrFiles, isCdrFileName } from './cli/files.js';
 export { type CliIo, openStore, runCli } from './cli/main.js';
 export { type DeliverFilesOptions, deliverFiles, type FileRunSummary } from './cli/run-files.js';

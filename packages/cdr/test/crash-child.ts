@@ -5,6 +5,9 @@
  * Talks to the test through stdout (one JSON line per message: `{ url }` when listening, `{ drained, pending }`
  * after each `drain` line read from stdin). Warnings and errors are logged to stderr, which the test shows when
  * the child fails.
+ *
+ * With `CRASH_ARCHIVE_DIR` the service archives what leaves the spool there; with `CRASH_KILL_ON_ARCHIVED=n` too,
+ * the process SIGKILLs itself when its n-th group is durably archived, before those entries leave the spool.
  */
 import { createInterface } from 'node:readline';
 import type { Logger } from '@pbxkit/core';
@@ -50,6 +53,14 @@ const service = await startCdrService({
   retry: { minMs: 5, maxMs: 100 },
   credentials: { username: 'fs', password: 'secret' },
   logger,
+  ...(process.env.CRASH_ARCHIVE_DIR ? { archive: { dir: process.env.CRASH_ARCHIVE_DIR } } : {}),
+});
+const killAt = Number(process.env.CRASH_KILL_ON_ARCHIVED ?? 0);
+let groups = 0;
+service.archive?.on('archived', () => {
+  // Emitted once the group is durable and before its entries are removed from the spool: the window a crash
+  // must not turn into a loss.
+  if (++groups === killAt) process.kill(process.pid, 'SIGKILL');
 });
 send({ url: service.url, pid: process.pid });
 

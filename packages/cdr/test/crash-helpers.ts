@@ -1,9 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { testDatabaseUrl } from '../../../scripts/test-env.js';
+import { PostgresCdrSink } from '../src/sinks/postgres.js';
 import { basic } from './dispatch-helpers.js';
 import { freeswitchUrlEncode } from './fixtures.js';
 
@@ -155,4 +159,32 @@ export async function postConcurrently(
   await Promise.all(Array.from({ length: options.senders }, sender));
   agent.destroy();
   return { acked, notAcked };
+}
+
+/** The store the child delivers to: FusionPBX's `v_xml_cdr` (keyed by `xml_cdr_uuid`) in a schema of its own on the real PostgreSQL. */
+export interface CrashStore {
+  env: Record<string, string>;
+  /** Every stored uuid, once per row. */
+  uuids(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export async function openCrashStore(): Promise<CrashStore> {
+  const url = testDatabaseUrl();
+  const schema = `cdr_crash_${process.pid}_${randomUUID().slice(0, 8)}`;
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  await pool.query(`create schema ${schema}`);
+  const sink = new PostgresCdrSink({ pool }, { schema });
+  await sink.createSchema();
+  return {
+    env: { CRASH_DATABASE_URL: url, CRASH_SCHEMA: schema },
+    uuids: async () =>
+      (await pool.query<{ u: string }>(`select xml_cdr_uuid::text as u from ${schema}.v_xml_cdr`)).rows.map(
+        (r) => r.u,
+      ),
+    close: async () => {
+      await pool.query(`drop schema ${schema} cascade`);
+      await pool.end();
+    },
+  };
 }

@@ -1,46 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl } from '../../../scripts/test-env.js';
-import { PostgresCdrSink } from '../src/sinks/postgres.js';
-import { type Cdr, postConcurrently, ServiceProcess } from './crash-helpers.js';
+import { parseIndex } from '../src/archive/format.js';
+import { CdrArchiveReader } from '../src/archive/reader.js';
+import {
+  type Cdr,
+  openCrashStore,
+  postConcurrently,
+  ServiceProcess,
+  type CrashStore as Store,
+} from './crash-helpers.js';
 import { makeCdr } from './dispatch-helpers.js';
-
-/** The store the child delivers to: FusionPBX's `v_xml_cdr` (keyed by `xml_cdr_uuid`) in a schema of its own on the real PostgreSQL. */
-interface Store {
-  env: Record<string, string>;
-  /** Every stored uuid, once per row. */
-  uuids(): Promise<string[]>;
-  close(): Promise<void>;
-}
-
-async function openStore(): Promise<Store> {
-  const url = testDatabaseUrl();
-  const schema = `cdr_crash_${process.pid}_${randomUUID().slice(0, 8)}`;
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  await pool.query(`create schema ${schema}`);
-  const sink = new PostgresCdrSink({ pool }, { schema });
-  await sink.createSchema();
-  return {
-    env: { CRASH_DATABASE_URL: url, CRASH_SCHEMA: schema },
-    uuids: async () =>
-      (await pool.query<{ u: string }>(`select xml_cdr_uuid::text as u from ${schema}.v_xml_cdr`)).rows.map(
-        (r) => r.u,
-      ),
-    close: async () => {
-      await pool.query(`drop schema ${schema} cascade`);
-      await pool.end();
-    },
-  };
-}
 
 describe('crash safety: kill -9 of the receiving process mid-load', () => {
   let store: Store;
   beforeAll(async () => {
-    store = await openStore();
+    store = await openCrashStore();
   });
   afterAll(async () => {
     await store?.close();
@@ -107,5 +84,47 @@ describe('crash safety: kill -9 of the receiving process mid-load', () => {
     expect(readdirSync(join(spoolDir, 'segments'))).toEqual([]);
     expect(readdirSync(join(spoolDir, 'quarantine'))).toEqual([]);
     console.info(`crash test on PostgreSQL: ${JSON.stringify(kills)}`);
+  });
+
+  it('loses nothing and lists nothing twice when killed between archiving and leaving the spool', {
+    timeout: 120_000,
+  }, async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'pbxkit-crash-spool-'));
+    const archiveDir = mkdtempSync(join(tmpdir(), 'pbxkit-crash-archive-'));
+    const env = { ...store.env, CRASH_SPOOL_DIR: spoolDir, CRASH_ARCHIVE_DIR: archiveDir };
+    const cdrs: Cdr[] = Array.from({ length: 300 }, () => makeCdr(randomUUID(), 8 * 1024));
+    const byUuid = new Map(cdrs.map((c) => [c.uuid, c]));
+
+    // The child kills itself once its 5th group is archived, while 8 senders post.
+    const first = await ServiceProcess.start({ ...env, CRASH_KILL_ON_ARCHIVED: '5' });
+    const sent = await postConcurrently(first.url, cdrs, { senders: 8 });
+    expect(await first.exited, 'the child killed itself (SIGKILL)').toBeNull();
+    expect(sent.notAcked.length, 'the kill came mid-load').toBeGreaterThan(0);
+
+    const second = await ServiceProcess.start(env);
+    const rest = await postConcurrently(
+      second.url,
+      sent.notAcked.map((u) => byUuid.get(u) as Cdr),
+      { senders: 8 },
+    );
+    expect(rest.notAcked).toEqual([]);
+    expect(await second.drain()).toBe(0);
+    await second.close();
+
+    // The group archived just before the kill was still in the spool, so it was archived again on restart.
+    const day = readdirSync(archiveDir).find((f) => f.endsWith('.idx')) as string;
+    const raw = parseIndex(day.slice(0, 10), readFileSync(join(archiveDir, day), 'utf8'));
+    expect(raw.length, 'some entries are in the archive twice').toBeGreaterThan(
+      new Set(raw.map((e) => e.id)).size,
+    );
+    // A selection lists every CDR once, each with its XML; and the store has each once.
+    const reader = new CdrArchiveReader(archiveDir);
+    const listed = await reader.list({});
+    expect(listed.map((e) => e.uuid).sort()).toEqual(cdrs.map((c) => c.uuid).sort());
+    for await (const cdr of reader.read(listed)) expect(cdr.xml === byUuid.get(cdr.uuid)?.xml).toBe(true);
+    const stored = (await store.uuids()).filter((u) => byUuid.has(u));
+    expect(stored.length).toBe(cdrs.length);
+    expect(new Set(stored).size).toBe(cdrs.length);
+    expect(readdirSync(join(spoolDir, 'segments'))).toEqual([]);
   });
 });

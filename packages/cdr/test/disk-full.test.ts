@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, Registry } from '@pbxkit/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CdrArchive } from '../src/archive/archive.js';
 import { CdrDispatcher, type CdrDispatcherOptions } from '../src/dispatch/dispatcher.js';
 import type { CdrRecord } from '../src/record.js';
 import { CdrSpool } from '../src/spool/spool.js';
@@ -242,5 +243,45 @@ describe('an entry whose bytes no longer match their checksum', () => {
     const letter = await spool.readDeadLetter('store', id);
     expect(letter.info).toMatchObject({ uuid: cdr.uuid, unreadable: expect.stringMatching(/checksum/) });
     expect(letter.xml.length).toBe(cdr.xml.length);
+  });
+});
+
+describe('an archive whose disk fills up and is freed again', () => {
+  it('keeps delivered CDRs in the spool, retries with one probe rather than every entry, and archives them all once there is room', async () => {
+    const archiveDir = mkdtempSync(join(tmpdir(), 'pbxkit-archive-full-'));
+    const spool = await openSpool(mkdtempSync(join(tmpdir(), 'pbxkit-disk-full-')));
+    const archive = await CdrArchive.open({ dir: archiveDir });
+    cleanups.push(() => archive.close());
+    const appended: string[] = [];
+    const append = archive.append.bind(archive);
+    archive.append = (input) => {
+      appended.push(input.id);
+      return append(input);
+    };
+    const cdrs = Array.from({ length: 40 }, () => makeCdr());
+    for (const c of cdrs) await spool.append({ xml: c.xml, uuid: c.uuid, leg: 'a' });
+    disk.dir = archiveDir;
+    disk.full = true;
+    const sink = new MemorySink('store');
+    const d = dispatcher({ spool, sinks: [sink], archive, retry: { minMs: 2, maxMs: 10 } });
+    await d.start();
+    await until(d, 'error', () => appended.length >= 60);
+
+    expect(sink.rows.size).toBe(40);
+    expect(await spool.pending()).toHaveLength(40); // delivered, not archived: still in the spool
+    const health = d.health();
+    expect(health.status).toBe('degraded');
+    expect(health.archive).toMatchObject({ state: 'failing', lastError: { code: 'ENOSPC' } });
+    // One entry probes while the others wait: only it was tried again (not all 40, every round).
+    const tried = new Map<string, number>();
+    for (const id of appended) tried.set(id, (tried.get(id) ?? 0) + 1);
+    expect([...tried.values()].filter((n) => n > 1)).toHaveLength(1);
+
+    disk.full = false;
+    await d.drained();
+    expect(await spool.pending()).toEqual([]);
+    expect(d.health().archive?.state).toBe('ok');
+    const listed = await archive.reader.list({});
+    expect(listed.map((e) => e.uuid).sort()).toEqual(cdrs.map((c) => c.uuid).sort());
   });
 });

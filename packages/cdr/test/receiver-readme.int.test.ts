@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CdrArchiveReader } from '../src/archive/reader.js';
 import { basic, httpRequest, makeCdr } from './dispatch-helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,6 +45,7 @@ describe('README receiver example', () => {
   }, async () => {
     const file = readmeReceiverExample();
     const port = await freePort();
+    const archiveDir = mkdtempSync(join(tmpdir(), 'pbxkit-readme-archive-'));
     const child = spawn(
       join(root, 'packages/cdr/node_modules/.bin/tsx'),
       ['--tsconfig', join(root, 'tsconfig.json'), file],
@@ -53,6 +55,7 @@ describe('README receiver example', () => {
           ...process.env,
           PORT: String(port),
           CDR_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'pbxkit-readme-')),
+          CDR_ARCHIVE_DIR: archiveDir,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -80,6 +83,9 @@ describe('README receiver example', () => {
       });
       expect(answer.status).toBe(200);
       expect(await nextLine()).toBe(`stored a-leg ${uuid} NORMAL_CLEARING`);
+      expect(await nextLine()).toMatch(new RegExp(`^archived \\d{13}-.*-${uuid}$`));
+      const archived = await new CdrArchiveReader(archiveDir).list({ uuids: [uuid] });
+      expect(archived.map((e) => [e.uuid, e.leg, e.sinks])).toEqual([[uuid, 'a', ['printer']]]);
       const denied = await httpRequest(`http://127.0.0.1:${port}/cdr`, { body: 'x' });
       expect(denied.status).toBe(401);
     } finally {

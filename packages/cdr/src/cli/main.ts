@@ -1,21 +1,19 @@
 import { parseArgs } from 'node:util';
-import { PbxkitError } from '@pbxkit/core';
 import type { CdrSink } from '../sink.js';
-import { MongoCdrSink } from '../sinks/mongo.js';
-import { PostgresCdrSink } from '../sinks/postgres.js';
 import { inspectSpool, type SpoolReport } from '../spool/inspect.js';
+import { replayDeadCommand, repushArchiveCommand } from './archive-commands.js';
+import { type CliIo, oneLine, openForwarder, openStore, progress, UsageError } from './common.js';
 import { collectCdrFiles } from './files.js';
-import { deliverFiles, type FileRunSummary } from './run-files.js';
+import { deliverFiles } from './run-files.js';
 
-/** Where the CLI writes. */
-export interface CliIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown; isTTY?: boolean };
-}
+export { type CliIo, openStore } from './common.js';
 
 const USAGE = `usage:
   pbxkit-cdr import <files|dirs...> --into <postgres://...|pglite:<dir>|mongodb://...> [--concurrency N] [--move-done DIR]
   pbxkit-cdr repush <files|dirs...> --to <http(s)://...> [--user U --password P] [--format form|xml|text-xml] [--concurrency N] [--move-done DIR]
+  pbxkit-cdr repush --archive <dir> (--from <time> [--to <time>] | --uuid <uuid>)... [--sink <name>]
+                    (--spool <spool-dir> | --into <db-url> | --url <http(s)://...> [--user U --password P] [--format F])
+  pbxkit-cdr replay-dead --spool <spool-dir> [--sink <name>]
   pbxkit-cdr spool <spool-dir> [--export DIR [--all]] [--json]
 
 Reads FreeSWITCH CDR files: log-dir files (raw XML) and err-log-dir files (URL-encoded or base64, as
@@ -26,53 +24,14 @@ across file systems too; a name already there gets a number (a_<uuid>.1.cdr.xml)
 cannot be moved (read-only directory) stays where it is, with a warning.
 'spool' reads a receiver's spool without changing it (safe while the service runs): segments, entries, what
 each sink still lacks, dead letters, quarantined bodies; --export writes the CDRs some sink lacks (all with
---all) as <uuid>.cdr.xml files that 'import' and 'repush' take.`;
-
-/** Opens the store named by an `--into` URL. */
-export async function openStore(into: string): Promise<CdrSink> {
-  if (/^postgres(ql)?:\/\//.test(into)) {
-    const sink = new PostgresCdrSink({ connectionString: into });
-    await sink.createSchema();
-    return sink;
-  }
-  if (into.startsWith('pglite:')) {
-    const sink = new PostgresCdrSink({ pglite: { dataDir: into.slice('pglite:'.length) || 'memory://' } });
-    await sink.createSchema();
-    return sink;
-  }
-  if (/^mongodb(\+srv)?:\/\//.test(into)) {
-    const sink = new MongoCdrSink({ url: into });
-    await sink.ensureIndexes();
-    return sink;
-  }
-  throw new Error(`--into must be a postgres://, pglite: or mongodb:// URL, not ${JSON.stringify(into)}`);
-}
-
-function progress(io: CliIo, summary: FileRunSummary): void {
-  const handled = summary.done + summary.failed.length;
-  if (io.stderr.isTTY) {
-    const width = 30;
-    const filled = Math.round((handled / Math.max(summary.total, 1)) * width);
-    io.stderr.write(
-      `\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${handled}/${summary.total} (${summary.failed.length} failed)`,
-    );
-    if (handled === summary.total) io.stderr.write('\n');
-  } else if (handled === summary.total || handled % 1000 === 0) {
-    io.stderr.write(`${handled}/${summary.total} files (${summary.failed.length} failed)\n`);
-  }
-}
-
-/** A mistake on the command line (unknown option, missing argument, a path that is not there): exit 2. */
-class UsageError extends PbxkitError {
-  constructor(message: string) {
-    super('CDR_CLI_USAGE', message);
-  }
-}
-
-/** An error as one line: its message, without a stack (a file system error's message names the path already). */
-function oneLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
-}
+--all) as <uuid>.cdr.xml files that 'import' and 'repush' take.
+'repush --archive' sends again the CDRs a service archived (CdrArchive) that were received in [--from, --to)
+(--to defaults to now; times are 2026-08-21T14:00 local, 2026-08-21T14:00Z UTC, or 2h for two hours ago),
+and/or have one of the --uuid call uuids, and/or were stored by --sink: into a spool (for --sink only, when
+given; the service must be stopped, it holds the spool), a database, or an HTTP URL. 'replay-dead' puts the
+dead letters of a spool (of --sink only, when given) back into its queue, for the sink that refused them.
+Both show a progress bar on a terminal (plain lines otherwise), exit 1 when some CDRs failed, 2 on a usage
+error or when the spool or store cannot be opened.`;
 
 /**
  * The `pbxkit-cdr` command. Resolves with the exit code: 0 when every file was delivered (files that could not
@@ -106,6 +65,12 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
         'move-done': { type: 'string' },
         export: { type: 'string' },
         all: { type: 'boolean' },
+        archive: { type: 'string' },
+        from: { type: 'string' },
+        uuid: { type: 'string', multiple: true },
+        sink: { type: 'string' },
+        spool: { type: 'string' },
+        url: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -115,12 +80,21 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
   const [command, ...paths] = parsed.positionals;
   const values = parsed.values as Record<string, string | boolean | undefined>;
+  const archiveValues = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help || !command) {
     io.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
   }
-  if (command !== 'import' && command !== 'repush' && command !== 'spool') {
-    throw new UsageError(`unknown command ${JSON.stringify(command)}: import, repush or spool`);
+  if (!['import', 'repush', 'spool', 'replay-dead'].includes(command)) {
+    throw new UsageError(`unknown command ${JSON.stringify(command)}: import, repush, replay-dead or spool`);
+  }
+  if (command === 'replay-dead') {
+    if (paths.length) throw new UsageError('replay-dead takes no files: give the spool with --spool');
+    return replayDeadCommand(archiveValues, io);
+  }
+  if (command === 'repush' && typeof values.archive === 'string') {
+    if (paths.length) throw new UsageError('repush --archive takes no files: select with --from/--to/--uuid');
+    return repushArchiveCommand(archiveValues, io);
   }
   if (paths.length === 0) throw new UsageError(`${command}: no files or directories given`);
   if (command === 'spool') return spoolCommand(paths, values, io);
@@ -142,7 +116,10 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   });
   let sink: CdrSink;
   try {
-    sink = command === 'import' ? await openStore(values.into as string) : await openForwarder(values);
+    sink =
+      command === 'import'
+        ? await openStore(values.into as string)
+        : await openForwarder(values, values.to as string);
   } catch (err) {
     throw new UsageError(oneLine(err));
   }
@@ -166,22 +143,6 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   } finally {
     await sink.close?.();
   }
-}
-
-async function openForwarder(values: Record<string, string | boolean | undefined>): Promise<CdrSink> {
-  const { HttpForwardSink } = await import('../sinks/http-forward.js');
-  const format = values.format ?? 'form';
-  if (format !== 'form' && format !== 'xml' && format !== 'text-xml') {
-    throw new Error(`--format must be form, xml or text-xml, not ${JSON.stringify(format)}`);
-  }
-  return new HttpForwardSink({
-    url: values.to as string,
-    format,
-    credentials:
-      typeof values.user === 'string'
-        ? { username: values.user, password: String(values.password ?? '') }
-        : undefined,
-  });
 }
 
 async function spoolCommand(

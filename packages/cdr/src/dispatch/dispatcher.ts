@@ -3,6 +3,7 @@ import type { CdrRecord } from '../record.js';
 import { isTransientError } from '../sink-errors.js';
 import { entryTime } from '../spool/ids.js';
 import type { CdrSpool, SpoolAppended } from '../spool/spool.js';
+import { EntryArchiver, isSystemError } from './archiving.js';
 import { EntryCache, type Loaded, PrepareFailure } from './entry-cache.js';
 import {
   type CdrDispatcherHealth,
@@ -21,11 +22,6 @@ export type { DispatchRetryOptions, DispatchSinkOptions } from './worker.js';
 
 /** What a retried spool operation resolves with when the dispatcher stops before it succeeds. */
 const STOPPED = Symbol('stopped');
-
-/** True for an error of the operating system (disk full, I/O error, too many files): retrying may help. */
-function isSystemError(err: unknown): boolean {
-  return typeof (err as { syscall?: unknown } | null)?.syscall === 'string';
-}
 
 /**
  * Delivers spooled CDRs to sinks.
@@ -61,6 +57,7 @@ export class CdrDispatcher extends TypedEmitter<CdrDispatcherEvents> {
   private readonly metrics: DispatcherMetrics;
   private readonly spoolHealth: SpoolHealth = { state: 'ok', since: new Date(), lastError: undefined };
   private readonly errorCounts: Partial<Record<DispatcherErrorKind, number>> = {};
+  private readonly archiver: EntryArchiver | undefined;
   private readonly onAppend = (entry: SpoolAppended): void => this.enqueueNew(entry);
 
   constructor(options: CdrDispatcherOptions) {
@@ -80,6 +77,14 @@ export class CdrDispatcher extends TypedEmitter<CdrDispatcherEvents> {
     if (this.workers.length === 0) throw new RangeError('a dispatcher needs at least one sink');
     this.entries = new EntryCache(this.spool, this.workers);
     this.metrics = dispatcherMetrics(options.registry);
+    if (options.archive) {
+      this.archiver = new EntryArchiver(options.archive, this.spool, {
+        report: (err, fields) => this.reportError('archive', err, fields),
+        sinkNames: this.sinkNames,
+        minMs: options.retry?.minMs ?? 100,
+        maxMs: options.retry?.maxMs ?? 30_000,
+      });
+    }
   }
 
   /** The names of the sinks, in the order given. */
@@ -173,11 +178,13 @@ export class CdrDispatcher extends TypedEmitter<CdrDispatcherEvents> {
     const sinks = this.stats();
     const down =
       Object.values(sinks).some((s) => s.state === 'down' || (s.consecutiveFailures > 0 && s.depth > 0)) ||
-      this.spoolHealth.state === 'failing';
+      this.spoolHealth.state === 'failing' ||
+      this.archiver?.health.state === 'failing';
     return {
       status: this.state !== 'running' ? 'stopped' : down ? 'degraded' : 'ok',
       sinks,
       spool: { ...this.spoolHealth },
+      ...(this.archiver ? { archive: { ...this.archiver.health } } : {}),
       errors: { ...this.errorCounts },
     };
   }
@@ -486,6 +493,7 @@ export class CdrDispatcher extends TypedEmitter<CdrDispatcherEvents> {
       this.spool.deadLetter(w.name, id, err, attempts),
     );
     if (dead === STOPPED) return this.forget(w, id);
+    this.archiver?.deadLettered(id, w.name);
     w.health.deadLettered++;
     this.metrics.dead.inc({ sink: w.name });
     this.emit('deadLetter', w.name, id, err);
@@ -515,6 +523,8 @@ export class CdrDispatcher extends TypedEmitter<CdrDispatcherEvents> {
     if (this.removing.has(id)) return;
     this.removing.add(id);
     try {
+      // Archived first, so that it is always in one of the two; stopped first, it stays in the spool.
+      if (this.archiver && !(await this.archiver.archiveEntry(id, this.abort.signal))) return;
       await this.spool.remove(id);
       this.entries.drop(id);
       this.emit('removed', id);

@@ -48,6 +48,8 @@ export type DispatcherErrorKind =
   | 'remove'
   /** An entry was in the spool but in no sink's queue, and was put back (see `reconcileIntervalMs`). */
   | 'lost_entry'
+  /** A delivered entry could not be archived (`CdrDispatcherOptions.archive`): it stays in the spool, retried. */
+  | 'archive'
   /** Anything else: a bug. */
   | 'internal';
 
@@ -81,6 +83,11 @@ export interface CdrDispatcherHealth {
   /** Per sink: queue, lag, state, last error, dead letters. */
   sinks: Record<string, SinkStats>;
   spool: SpoolHealth;
+  /**
+   * With an archive (`CdrDispatcherOptions.archive`): `failing` from a failed archive write (disk full) until one
+   * succeeds; delivered CDRs then stay in the spool. Makes `status` `degraded`.
+   */
+  archive?: SpoolHealth;
   /** Errors the dispatcher reported (logged, counted, emitted as `error`) since it was created, per kind. */
   errors: Partial<Record<DispatcherErrorKind, number>>;
 }

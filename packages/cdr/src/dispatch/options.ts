@@ -1,4 +1,5 @@
 import { type Logger, PbxkitError, type Registry } from '@pbxkit/core';
+import type { CdrArchive } from '../archive/archive.js';
 import type { CdrSink } from '../sink.js';
 import type { CdrSpool } from '../spool/spool.js';
 import type { DispatcherErrorKind } from './health.js';
@@ -31,6 +32,13 @@ export interface CdrDispatcherOptions {
    * counted as a `lost_entry` error; the dead letters on disk are recounted. 0 turns it off.
    */
   reconcileIntervalMs?: number;
+  /**
+   * Keep every CDR that leaves the spool (every sink has it, or dead-lettered it) in this archive, for re-push:
+   * it is archived durably before it is removed, so it is always in the spool or in the archive. A failed
+   * archive write (disk full) keeps the entry in the spool and is retried with the `retry` backoff; `health()`
+   * then reports the archive `failing`.
+   */
+  archive?: CdrArchive;
 }
 
 /** The events of {@link CdrDispatcher}. */

@@ -13,6 +13,7 @@ import { type FusionPbxRow, toFusionPbxRow } from '../fusionpbx/row.js';
 import { fusionPbxDdl } from '../fusionpbx/schema.js';
 import type { CdrRecord } from '../record.js';
 import type { CdrStore, PreparedCdr, PreparingCdrSink } from '../sink.js';
+import { type ExtensionKeys, extensionKeys, FusionPbxLookups } from './fusionpbx-lookups.js';
 import { isPostgresTransient } from './postgres-errors.js';
 
 /**
@@ -39,6 +40,20 @@ export interface PostgresCdrSinkOptions {
    * importer does). Default: when a `v_domains` table exists.
    */
   resolveDomains?: boolean;
+  /**
+   * Fill `extension_uuid` from FusionPBX's `v_extensions` when the CDR has no `extension_uuid` variable, as
+   * FusionPBX's importer does (by `last_sent_callee_id_number`, `referred_by_user` or `dialed_user` in the CDR's
+   * domain, else by the call-centre agent `cc_agent` through `v_call_center_agents`): FusionPBX's per-extension
+   * pages filter on it. Default: when `v_extensions` exists.
+   */
+  resolveExtensions?: boolean;
+  /**
+   * Fill `call_center_queue_uuid` from FusionPBX's `v_call_center_queues` by queue extension (`cc_queue` before
+   * its `@`) when the CDR lacks it. Default: when `v_call_center_queues` exists.
+   */
+  resolveQueues?: boolean;
+  /** How long the answers of those lookups are reused, ms. Default 300 000 (new extensions show within 5 minutes). */
+  lookupCacheMs?: number;
   /** Rows per INSERT statement. Default 200. */
   rowsPerStatement?: number;
   /**
@@ -60,6 +75,8 @@ export interface PostgresPreparedCdr {
   row: FusionPbxRow;
   /** `v_xml_cdr_json.json`, when `storeJson` is on. */
   json?: string;
+  /** The numbers that may name its extension in `v_extensions`, when it has no `extension_uuid`. */
+  keys?: ExtensionKeys;
 }
 
 /**
@@ -83,9 +100,8 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
   private readonly log: Logger;
   private readonly table: string;
   private readonly jsonTable: string;
-  private domainsTable: Promise<boolean> | undefined;
   private schemaReady: Promise<void> | undefined;
-  private readonly domainCache = new Map<string, string | null>();
+  private readonly lookups: FusionPbxLookups;
 
   constructor(target: PostgresTarget, options: PostgresCdrSinkOptions = {}) {
     this.options = options;
@@ -94,6 +110,12 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
     const schema = `"${(options.schema ?? 'public').replace(/"/g, '""')}"`;
     this.table = `${schema}.v_xml_cdr`;
     this.jsonTable = `${schema}.v_xml_cdr_json`;
+    this.lookups = new FusionPbxLookups(schema, {
+      domains: options.resolveDomains,
+      extensions: options.resolveExtensions,
+      queues: options.resolveQueues,
+      cacheMs: options.lookupCacheMs,
+    });
     const errors = new ErrorReporter('cdr', 'postgres_sink', {
       logger: this.log,
       registry: options.registry,
@@ -138,26 +160,26 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
   /** The row (and JSON copy) of a record: all this sink keeps of it (see {@link PreparingCdrSink}). */
   prepare(record: CdrRecord): PreparedCdr<PostgresPreparedCdr> {
     const row = detachStrings(toFusionPbxRow(record));
-    if (this.options.storeJson !== true) return { item: { row }, bytes: ROW_BYTES };
-    const json = JSON.stringify(toFusionPbxJson(record));
-    return { item: { row, json }, bytes: ROW_BYTES + json.length };
+    const keys = extensionKeys(record, row);
+    const item: PostgresPreparedCdr = keys ? { row, keys } : { row };
+    if (this.options.storeJson !== true) return { item, bytes: ROW_BYTES };
+    item.json = JSON.stringify(toFusionPbxJson(record));
+    return { item, bytes: ROW_BYTES + item.json.length };
   }
 
   /** {@link PostgresCdrSink.write} for prepared records. */
   async writePrepared(items: readonly PostgresPreparedCdr[]): Promise<void> {
     if (items.length === 0) return;
-    const unique = new Map<string, { row: Row; json: string | undefined }>();
+    const unique = new Map<string, { row: Row; json: string | undefined; keys: ExtensionKeys | undefined }>();
     const now = new Date();
     for (const item of items) {
       const row = { ...item.row, insert_date: now };
-      if (!unique.has(row.xml_cdr_uuid)) unique.set(row.xml_cdr_uuid, { row, json: item.json });
+      if (!unique.has(row.xml_cdr_uuid))
+        unique.set(row.xml_cdr_uuid, { row, json: item.json, keys: item.keys });
     }
     const db = await this.db();
     const entries = [...unique.values()];
-    await this.resolveDomainUuids(
-      db,
-      entries.map((e) => e.row),
-    );
+    await this.lookups.resolve(db, entries);
     const perStatement = this.options.rowsPerStatement ?? 200;
     await db.transaction(async (tx) => {
       for (let i = 0; i < entries.length; i += perStatement) {
@@ -274,25 +296,6 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
        values ${tuples.join(',')}`,
       params,
     );
-  }
-
-  private async resolveDomainUuids(db: SqlClient, rows: Row[]): Promise<void> {
-    const wanted = rows.filter((r) => !r.domain_uuid && r.domain_name);
-    if (wanted.length === 0 || this.options.resolveDomains === false) return;
-    this.domainsTable ??= this.hasTable(db, 'v_domains');
-    if (!(await this.domainsTable)) return;
-    const missing = [...new Set(wanted.map((r) => r.domain_name as string))].filter(
-      (d) => !this.domainCache.has(d),
-    );
-    if (missing.length) {
-      const { rows: found } = await db.query<{ domain_uuid: string; domain_name: string }>(
-        'select domain_uuid::text as domain_uuid, domain_name from v_domains where domain_name = any($1::text[])',
-        [missing],
-      );
-      for (const name of missing)
-        this.domainCache.set(name, found.find((f) => f.domain_name === name)?.domain_uuid ?? null);
-    }
-    for (const row of wanted) row.domain_uuid = this.domainCache.get(row.domain_name as string) ?? null;
   }
 
   private async hasTable(db: SqlClient, name: string): Promise<boolean> {

@@ -2,15 +2,16 @@ import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { PbxkitError } from '@pbxkit/core';
 
-/** Another live process (or this one) has the spool open. */
+/** Another live process (or this one) has the spool (or the CDR archive) open. */
 export class SpoolLockedError extends PbxkitError {
   constructor(
     readonly path: string,
     readonly pid: number,
+    what = 'spool',
   ) {
     super(
       'CDR_SPOOL_LOCKED',
-      `the spool is in use by process ${pid} (${path}); two writers on one spool would lose CDRs. If that ` +
+      `the ${what} is in use by process ${pid} (${path}); two writers on one ${what} would lose CDRs. If that ` +
         'process is gone (the machine rebooted and its pid was reused), remove the lock file',
     );
   }
@@ -31,7 +32,7 @@ function alive(pid: number): boolean {
  * that no longer runs (`kill -9`, a crash) is taken over; one held by a live process, this one included, is
  * refused: a second CdrSpool on the same directory could delete the first one's active segment.
  */
-export async function takeLock(path: string): Promise<() => Promise<void>> {
+export async function takeLock(path: string, what = 'spool'): Promise<() => Promise<void>> {
   const mine = `${process.pid} ${hostname()}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -47,9 +48,9 @@ export async function takeLock(path: string): Promise<() => Promise<void>> {
     const pid = Number(pidText);
     // A lock from another machine (a spool on shared storage) cannot be checked: respect it.
     if (Number.isInteger(pid) && pid > 0 && (host !== hostname() || alive(pid))) {
-      throw new SpoolLockedError(path, pid);
+      throw new SpoolLockedError(path, pid, what);
     }
     await unlink(path).catch(() => {});
   }
-  throw new Error(`could not take the spool lock ${path}`);
+  throw new Error(`could not take the ${what} lock ${path}`);
 }

@@ -275,6 +275,12 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
    * when the bytes read back do not match their checksum.
    */
   async read(id: string): Promise<SpoolEntry | undefined> {
+    const raw = await this.readRaw(id);
+    return raw && { ...raw.header, xml: raw.xml.toString('utf8') };
+  }
+
+  /** {@link read} with the XML as the bytes stored (for a copy that need not decode them). */
+  async readRaw(id: string): Promise<{ header: SpoolEntryHeader; xml: Buffer } | undefined> {
     const location = this.index.get(id);
     if (!location) return undefined;
     let frame: { header: Buffer; body: Buffer };
@@ -286,7 +292,7 @@ export class CdrSpool extends TypedEmitter<SpoolEvents> {
       }
       throw err;
     }
-    return entryFrom(id, frame.header.toString('utf8'), frame.body.toString('utf8'));
+    return { header: headerFrom(id, frame.header.toString('utf8')), xml: frame.body };
   }
 
   /**
@@ -602,6 +608,10 @@ function unreadableEntry(id: string, err: CdrSpoolError): SpoolEntry {
 }
 
 function entryFrom(id: string, headerText: string, xml: string): SpoolEntry {
+  return { ...headerFrom(id, headerText), xml };
+}
+
+function headerFrom(id: string, headerText: string): SpoolEntryHeader {
   let header: SpoolEntryHeader;
   try {
     header = JSON.parse(headerText) as SpoolEntryHeader;
@@ -615,6 +625,5 @@ function entryFrom(id: string, headerText: string, xml: string): SpoolEntry {
     receivedAt: header.receivedAt,
     meta: header.meta ?? {},
     sinks: header.sinks,
-    xml,
   };
 }
