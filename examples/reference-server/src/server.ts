@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CdrDispatcher, CdrSpool, PostgresCdrSink } from '@pbxkit/cdr';
+import type { CdrArchive, CdrDispatcher, CdrSpool, PostgresCdrSink } from '@pbxkit/cdr';
 import { type Logger, Registry, resolveLogger } from '@pbxkit/core';
 import type { Storage } from '@pbxkit/storage';
 import type { ReferenceServerConfig } from './config/load.js';
@@ -18,6 +18,8 @@ export interface ReferenceServer {
   server: Server;
   dispatcher: CdrDispatcher;
   spool: CdrSpool;
+  /** Delivered CDRs kept for re-push (`PBXKIT_CDR_ARCHIVE_*`), unless switched off. */
+  cdrArchive: CdrArchive | undefined;
   store: PostgresCdrSink;
   storage: Storage;
   registry: Registry;
@@ -115,6 +117,7 @@ export async function startReferenceServer(
       server,
       dispatcher: cdr.dispatcher,
       spool: cdr.spool,
+      cdrArchive: cdr.archive,
       store,
       storage,
       registry,
