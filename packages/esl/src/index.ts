@@ -5,6 +5,14 @@ export {
   type EslClientState,
   type EslLogLine,
 } from './client.js';
+export { parseCallcenterList } from './cluster/callcenter-list.js';
+export {
+  type CallcenterQuery,
+  type ClusterQuery,
+  ClusterState,
+  type ClusterStateOptions,
+} from './cluster/state.js';
+export type * from './cluster/types.js';
 export {
   type CommandOptions,
   type EslCommandEvents,
