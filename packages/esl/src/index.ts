@@ -7,6 +7,12 @@ export {
 } from './client.js';
 export { parseCallcenterList } from './cluster/callcenter-list.js';
 export {
+  FreeSwitchCluster,
+  type FreeSwitchClusterEvents,
+  type FreeSwitchClusterOptions,
+} from './cluster/cluster.js';
+export { CLUSTER_EVENTS, takeSnapshot } from './cluster/snapshot.js';
+export {
   type CallcenterQuery,
   type ClusterQuery,
   ClusterState,
