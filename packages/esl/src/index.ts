@@ -5,6 +5,20 @@ export {
   type EslClientState,
   type EslLogLine,
 } from './client.js';
+export { parseCallcenterList } from './cluster/callcenter-list.js';
+export {
+  FreeSwitchCluster,
+  type FreeSwitchClusterEvents,
+  type FreeSwitchClusterOptions,
+} from './cluster/cluster.js';
+export { CLUSTER_EVENTS, takeSnapshot } from './cluster/snapshot.js';
+export {
+  type CallcenterQuery,
+  type ClusterQuery,
+  ClusterState,
+  type ClusterStateOptions,
+} from './cluster/state.js';
+export type * from './cluster/types.js';
 export {
   type CommandOptions,
   type EslCommandEvents,
