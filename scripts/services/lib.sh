@@ -52,3 +52,17 @@ wait_until() {
 
 # True when something accepts TCP connections on 127.0.0.1:<port> (bash's /dev/tcp: no extra tools).
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# as_pg_owner <command...>: initdb, pg_ctl and the servers refuse to run as root: as root they run as the
+# postgres system user.
+as_pg_owner() {
+  if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# The directory of the newest installed PostgreSQL's programs, or nothing.
+find_pg_bin() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$dir" ] && command -v pg_config >/dev/null 2>&1; then dir=$(pg_config --bindir); fi
+  printf '%s' "$dir"
+}

@@ -9,18 +9,6 @@ set -euo pipefail
 pg_port=${PBXKIT_PG_PORT:-54329}
 data="$state_dir/pg-$pg_port"
 
-as_pg_owner() {
-  # initdb and the server refuse to run as root: use the postgres system user when we are root.
-  if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-find_pg_bin() {
-  local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -z "$dir" ] && command -v pg_config >/dev/null 2>&1; then dir=$(pg_config --bindir); fi
-  printf '%s' "$dir"
-}
-
 start() {
   if [ -n "${PBXKIT_TEST_DATABASE_URL:-}" ]; then
     log "PostgreSQL: using PBXKIT_TEST_DATABASE_URL as given"

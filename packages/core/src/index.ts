@@ -129,6 +129,20 @@ export {
   type SqlClient,
   type SqlResult,
 } from './sql/client.js';
+export {
+  type HostList,
+  type HostState,
+  hostMatches,
+  isHostFailure,
+  SqlConnectionStringError,
+  splitHosts,
+  type TargetSessionAttrs,
+} from './sql/hosts.js';
+export {
+  type MultiHostPgClientOptions,
+  multiHostPgClient,
+  SqlNoSuitableHostError,
+} from './sql/multi-host.js';
 export { type OpenSqlClientOptions, openSqlClient, type SqlTarget } from './sql/open.js';
 export type { StatusCommand } from './status/answer.js';
 export { StatusError } from './status/errors.js';

@@ -43,10 +43,13 @@ function sqlState(err: unknown): string | undefined {
  * admin shutdown, 57P02/57P03 crash or start-up, 53300 too many connections, 53100 disk full, 25006 a read-only
  * standby after a failover, 40001/40P01 serialization failure or deadlock, 28 wrong credentials, 3D000 no such
  * database, 42 a missing table or privilege, ...; pg's own connection errors (terminated, connect timeout,
- * client closed); and Node's network errors (refused, reset, timeout, DNS). Unknown errors count as attempts.
+ * client closed); core's `SQL_NO_SUITABLE_HOST` (no host of a multi-host connection string takes writes, as
+ * between a primary's crash and its replica's promotion); and Node's network errors (refused, reset, timeout,
+ * DNS). Unknown errors count as attempts.
  */
 export function isPostgresTransient(err: unknown): boolean {
   for (const e of errorChain(err)) {
+    if (errorCode(e) === 'SQL_NO_SUITABLE_HOST') return true;
     const state = sqlState(e);
     if (state !== undefined) return !RECORD_CLASSES.has(state.slice(0, 2));
     const message = (e as { message?: unknown } | null)?.message;

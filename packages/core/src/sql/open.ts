@@ -1,10 +1,16 @@
 import { ErrorReporter } from '../error-reporter.js';
 import { importOptional } from '../optional-import.js';
 import { type PGliteLike, type PgPoolLike, pgClient, pgliteClient, type SqlClient } from './client.js';
+import { splitHosts } from './hosts.js';
+import { multiHostPgClient } from './multi-host.js';
 
 /** Where a SQL-backed component keeps its tables. */
 export type SqlTarget =
-  /** PostgreSQL through a `pg` pool opened (and closed) by the client; needs the `pg` package. */
+  /**
+   * PostgreSQL through a `pg` pool opened (and closed) by the client; needs the `pg` package. Several hosts
+   * (`postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write`) are tried in order, with libpq's
+   * `target_session_attrs` (see `multiHostPgClient`); `max` is then per host.
+   */
   | { connectionString: string; max?: number }
   /** A `pg.Pool` of yours; `close()` leaves it open. */
   | { pool: PgPoolLike }
@@ -44,8 +50,11 @@ export async function openSqlClient(
     const pg = await importOptional('pg', usedBy, () => import('pg'));
     // pg is CommonJS: its classes hang off the default export under ESM, and off the module under require.
     const Pool = (pg.default ?? pg).Pool;
-    const pool = new Pool({ connectionString: target.connectionString, max: target.max ?? 4 });
-    return pgClient(pool as unknown as PgPoolLike, { owned: true, errors });
+    const openPool = (connectionString: string) =>
+      new Pool({ connectionString, max: target.max ?? 4 }) as unknown as PgPoolLike;
+    const hosts = splitHosts(target.connectionString);
+    if (hosts) return multiHostPgClient(hosts, { openPool, errors });
+    return pgClient(openPool(target.connectionString), { owned: true, errors });
   }
   if ('pool' in target) return pgClient(target.pool, { errors });
   const given = target.pglite;

@@ -1,0 +1,89 @@
+import { openSqlClient } from '@pbxkit/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseCdr } from '../src/parse/parse-cdr.js';
+import { PostgresCdrSink } from '../src/sinks/postgres.js';
+import { makeCdr } from './dispatch-helpers.js';
+import {
+  createDatabase,
+  type FailoverRun,
+  failoverUnderLoad,
+  repairCluster,
+  service,
+  serviceEnv,
+  storedCounts,
+  withDatabase,
+} from './pg-cluster.js';
+
+// Both tests crash the primary of the one pair the services run: they live in this file so that they run one
+// after the other, each on a pair repaired before it.
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+  await repairCluster(); // leave the services as they were started, for the next run
+}, 300_000);
+
+const SENDERS = 16;
+
+/** Every sent CDR stored exactly once, nothing dead-lettered; prints the figures. */
+async function expectExactlyOnce(label: string, run: FailoverRun, url: string): Promise<void> {
+  const stored = await storedCounts(url);
+  const lost = run.sent.filter((u) => !stored.has(u));
+  const duplicated = [...stored.values()].filter((n) => n > 1).length;
+  console.log(
+    `${label}: ${run.sent.length} CDRs from ${SENDERS} senders (${run.perSecond}/s), ${lost.length} lost, ` +
+      `${duplicated} duplicated; crash to first write ${run.crashToFirstWriteMs} ms, longest time without ` +
+      `writes ${run.longestGapMs} ms, ${run.retries} retried writes, ${run.deadLettered} dead-lettered`,
+  );
+  expect(lost).toEqual([]);
+  expect(duplicated).toBe(0);
+  expect(stored.size).toBe(run.sent.length);
+  expect(run.deadLettered).toBe(0);
+}
+
+describe('PostgresCdrSink on a primary and streaming replica (crash, promote)', () => {
+  beforeAll(repairCluster, 300_000);
+
+  it('multi-host connection string: writes go to the host that takes writes, whatever the order; after the crash and the promotion they go to the replica; 0 lost, 0 duplicated', {
+    timeout: 600_000,
+  }, async () => {
+    const primary = serviceEnv('PBXKIT_TEST_PG_PRIMARY_URL');
+    const replica = serviceEnv('PBXKIT_TEST_PG_REPLICA_URL');
+    const db = await createDatabase(primary, 'pbxkit_multihost');
+    const hostOf = (url: string) => new URL(url).host;
+    // The standby first: a client that took the first host that answers would fail every write.
+    const url = `postgres://postgres@${hostOf(replica)},${hostOf(primary)}/${db}?target_session_attrs=read-write`;
+
+    const sql = await openSqlClient({ connectionString: url });
+    cleanups.push(() => sql.close());
+    const { rows } = await sql.query<{ port: number }>('select inet_server_port() as port');
+    expect(rows[0]?.port).toBe(Number(new URL(primary).port));
+
+    const sink = new PostgresCdrSink({ connectionString: url, max: 4 }, { name: 'multihost' });
+    cleanups.push(() => sink.close());
+    await sink.createSchema();
+    let whileNoPrimary: unknown;
+    const run = await failoverUnderLoad({
+      sink,
+      senders: SENDERS,
+      perSender: 60,
+      perSenderAfter: 20,
+      crashAfter: 300,
+      cleanups,
+      failover: async () => {
+        await service('pg-pair', 'crash-primary');
+        // Between the crash and the promotion no host takes writes: the write fails, as transient.
+        whileNoPrimary = await sink.write([parseCdr(makeCdr().xml)]).then(
+          () => 'stored',
+          (err: unknown) => err,
+        );
+        await service('pg-pair', 'promote');
+      },
+    });
+    expect(whileNoPrimary).toMatchObject({ code: 'SQL_NO_SUITABLE_HOST' });
+    expect((whileNoPrimary as Error).message).toMatch(/no PostgreSQL host is read-write: .* is a standby/);
+    expect(sink.isTransient(whileNoPrimary)).toBe(true);
+    await expectExactlyOnce('multi-host failover', run, withDatabase(replica, db));
+  });
+});

@@ -1,0 +1,172 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { CdrDispatcher } from '../src/dispatch/dispatcher.js';
+import type { CdrSink } from '../src/sink.js';
+import { CdrSpool } from '../src/spool/spool.js';
+import { makeCdr } from './dispatch-helpers.js';
+
+const run = promisify(execFile);
+const servicesDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../scripts/services');
+
+/** A variable scripts/with-test-services.sh set (pg-pair.sh, pgpool.sh), or a clear error. */
+export function serviceEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(
+      `${name} is not set: run the integration tests through scripts/with-test-services.sh (pg-pair.sh and ` +
+        'pgpool.sh start the PostgreSQL pair and pgpool-II)',
+    );
+  }
+  return value;
+}
+
+/** Runs a subcommand of a service script (`crash-primary`, `promote`, `repair`). */
+export async function service(script: 'pg-pair' | 'pgpool', command: string): Promise<void> {
+  await run('bash', [join(servicesDir, `${script}.sh`), command], { env: process.env });
+}
+
+/** Puts the pair and pgpool back as the services started them (primary :54371, replica :54372). */
+export async function repairCluster(): Promise<void> {
+  await service('pg-pair', 'repair');
+  await service('pgpool', 'repair');
+}
+
+/** `url` with another database. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Creates a database of the test's own on the primary (replicated to the standby); resolves with its name. */
+export async function createDatabase(primaryUrl: string, prefix: string): Promise<string> {
+  const name = `${prefix}_${randomUUID().slice(0, 8)}`;
+  const admin = new pg.Client({ connectionString: primaryUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return name;
+}
+
+/** Rows per call uuid in `v_xml_cdr`, read from `url`. */
+export async function storedCounts(url: string): Promise<Map<string, number>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ u: string; n: number }>(
+      'select xml_cdr_uuid::text as u, count(*)::int as n from v_xml_cdr group by 1',
+    );
+    return new Map(rows.map((r) => [r.u, r.n]));
+  } finally {
+    await client.end();
+  }
+}
+
+/** What {@link failoverUnderLoad} measured. */
+export interface FailoverRun {
+  /** Every uuid the senders spooled. */
+  sent: string[];
+  /** ms from the crash to the first batch stored after it. */
+  crashToFirstWriteMs: number;
+  /** The longest time with no batch stored, ms, over the whole run. */
+  longestGapMs: number;
+  /** Failed writes retried (all transient). */
+  retries: number;
+  /** CDRs dead-lettered (must be 0). */
+  deadLettered: number;
+  /** Spooled CDRs per second over the run. */
+  perSecond: number;
+}
+
+/**
+ * `senders` concurrent loops each spool `perSender` CDRs while a dispatcher writes them to `sink`; once
+ * `crashAfter` are stored, `failover()` runs (crash the primary, promote). Each sender spools
+ * `perSenderAfter` more once the failover is done, so that writes go to the new primary whatever the timing.
+ * Resolves when every CDR is delivered, with the figures.
+ */
+export async function failoverUnderLoad(options: {
+  sink: CdrSink;
+  senders: number;
+  perSender: number;
+  perSenderAfter: number;
+  crashAfter: number;
+  failover: () => Promise<void>;
+  cleanups: Array<() => Promise<void>>;
+}): Promise<FailoverRun> {
+  const spool = await CdrSpool.open({ dir: mkdtempSync(join(tmpdir(), 'pbxkit-pg-cluster-')) });
+  options.cleanups.push(() => spool.close());
+  const dispatcher = new CdrDispatcher({
+    spool,
+    sinks: [options.sink],
+    batchSize: 50,
+    retry: { minMs: 50, maxMs: 500, maxAttempts: 3 },
+  });
+  options.cleanups.push(() => dispatcher.stop());
+  let delivered = 0;
+  let lastWrite = Date.now();
+  let longestGapMs = 0;
+  let crashedAt: number | undefined;
+  let firstAfterCrash: number | undefined;
+  let retries = 0;
+  let deadLettered = 0;
+  let crash: Promise<void> | undefined;
+  let failedOver: () => void = () => {};
+  const failoverDone = new Promise<void>((resolve) => {
+    failedOver = resolve;
+  });
+  dispatcher.on('retry', () => retries++);
+  dispatcher.on('deadLetter', () => deadLettered++);
+  dispatcher.on('delivered', (_sink, ids) => {
+    const now = Date.now();
+    longestGapMs = Math.max(longestGapMs, now - lastWrite);
+    lastWrite = now;
+    delivered += ids.length;
+    if (crashedAt !== undefined && firstAfterCrash === undefined) firstAfterCrash = now;
+    if (crash === undefined && delivered >= options.crashAfter) {
+      crash = (async () => {
+        crashedAt = Date.now();
+        await options.failover();
+      })();
+      crash.then(failedOver, failedOver);
+    }
+  });
+  await dispatcher.start();
+  const started = Date.now();
+  const sent: string[] = [];
+  const send = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const cdr = makeCdr(randomUUID());
+      sent.push(cdr.uuid);
+      await spool.append({ xml: cdr.xml, uuid: cdr.uuid, leg: 'a' });
+    }
+  };
+  await Promise.all(
+    Array.from({ length: options.senders }, async () => {
+      await send(options.perSender);
+      await failoverDone;
+      await send(options.perSenderAfter);
+    }),
+  );
+  await dispatcher.drained();
+  await crash;
+  if (crashedAt === undefined || firstAfterCrash === undefined) {
+    throw new Error(`the load ended before the failover (${delivered} delivered): raise perSender`);
+  }
+  return {
+    sent,
+    crashToFirstWriteMs: firstAfterCrash - crashedAt,
+    longestGapMs,
+    retries,
+    deadLettered,
+    perSecond: Math.round(sent.length / ((Date.now() - started) / 1000)),
+  };
+}
