@@ -4,6 +4,27 @@ export { type ArchivedCdr, type ArchiveQuery, CdrArchiveReader } from './archive
 export { collectCdrFiles, isCdrFileName } from './cli/files.js';
 export { type CliIo, openStore, runCli } from './cli/main.js';
 export { type DeliverFilesOptions, deliverFiles, type FileRunSummary } from './cli/run-files.js';
+export {
+  BUILTIN_DEFAULT_TEMPLATE,
+  type CdrCsvConfig,
+  type CdrLegs,
+  type CsvFileName,
+  parseCsvFileName,
+  readCdrCsvConfig,
+  templateForFile,
+} from './csv/config.js';
+export { type CsvLineResult, parseCsvLine } from './csv/line.js';
+export { LocalTimeZone } from './csv/local-time.js';
+export { CsvCdrReader, type CsvCdrReaderOptions, type CsvReadResult } from './csv/reader.js';
+export { RecordSplitter, type SplitRecord } from './csv/splitter.js';
+export {
+  CdrCsvTemplateError,
+  type CsvTemplate,
+  parseTemplate,
+  type TemplateField,
+  templateVariables,
+} from './csv/template.js';
+export { stableKey } from './csv/to-record.js';
 export { type CdrEncoding, type DecodedCdr, decodeCdrBody, decodeCdrFile } from './decode/transport.js';
 export {
   CdrDispatcher,
@@ -45,6 +66,7 @@ export {
   type CdrCallflow,
   type CdrHold,
   type CdrLeg,
+  type CdrOrigin,
   type CdrRecord,
   chronologicalCallflows,
 } from './record.js';

@@ -162,7 +162,8 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
     const row = detachStrings(toFusionPbxRow(record));
     const keys = extensionKeys(record, row);
     const item: PostgresPreparedCdr = keys ? { row, keys } : { row };
-    if (this.options.storeJson !== true) return { item, bytes: ROW_BYTES };
+    // A record read from a CSV line or a pg_csv row has no XML to make FusionPBX's JSON copy from.
+    if (this.options.storeJson !== true || record.origin) return { item, bytes: ROW_BYTES };
     item.json = JSON.stringify(toFusionPbxJson(record));
     return { item, bytes: ROW_BYTES + item.json.length };
   }
