@@ -1,6 +1,7 @@
 export { type ArchiveInput, CdrArchive, type CdrArchiveOptions } from './archive/archive.js';
 export type { ArchivedFacts, IndexEntry } from './archive/format.js';
-export { type ArchivedCdr, type ArchiveQuery, CdrArchiveReader } from './archive/reader.js';
+export { type ArchivedCdr, type ArchiveQuery, archiveDays, CdrArchiveReader } from './archive/reader.js';
+export { type ArchiveRepushSummary, type ArchiveRepushTarget, repushArchived } from './archive/repush.js';
 export { collectCdrFiles, isCdrFileName } from './cli/files.js';
 export { type CliIo, openStore, runCli } from './cli/main.js';
 export { type DeliverFilesOptions, deliverFiles, type FileRunSummary } from './cli/run-files.js';
@@ -46,7 +47,7 @@ export { CdrDecodeError, CdrParseError } from './errors.js';
 export { toFusionPbxJson } from './fusionpbx/json.js';
 export { findRecording, type RecordingRef } from './fusionpbx/recording.js';
 export { FAILED_CAUSES, type FusionPbxRow, toFusionPbxRow } from './fusionpbx/row.js';
-export { fusionPbxDdl, V_XML_CDR_COLUMNS } from './fusionpbx/schema.js';
+export { fusionPbxDdl, V_XML_CDR_COLUMNS, V_XML_CDR_SEARCH_INDEXES } from './fusionpbx/schema.js';
 export { legFromName, normaliseVariableName, type ParseCdrOptions, parseCdr } from './parse/parse-cdr.js';
 export { decodeEntities, parseXmlTree, type XmlElement } from './parse/xml-tree.js';
 export {
