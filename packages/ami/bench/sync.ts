@@ -18,7 +18,13 @@ const USERS = 300;
 type Side = 'pbxkit-file' | 'pbxkit-ami' | 'synch-style';
 
 function client(fake: FakeAsterisk): AmiClient {
-  return new AmiClient({ host: fake.host, port: fake.port, username: 'admin', secret: 'secret', keepalive: false });
+  return new AmiClient({
+    host: fake.host,
+    port: fake.port,
+    username: 'admin',
+    secret: 'secret',
+    keepalive: false,
+  });
 }
 
 /** Synch's SyncManager, as its code does it: last value of each key wins, no templates, reload everything. */
@@ -37,9 +43,18 @@ async function synchStyle(remote: AmiClient, local: AmiClient, dir: string): Pro
     }
   });
   const kept = [...cats.values()].filter((c) => /^HeadOffice$/.test(c.get('accountcode') ?? ''));
-  const lines = kept.flatMap((c) => [`[${c.get('categoryname')}]`, ...[...c].map(([k, v]) => `${k}=${v}`), '']);
+  const lines = kept.flatMap((c) => [
+    `[${c.get('categoryname')}]`,
+    ...[...c].map(([k, v]) => `${k}=${v}`),
+    '',
+  ]);
   writeFileSync(join(dir, 'candidate.conf'), lines.join('\n'));
-  await local.action({ Action: 'UpdateConfig', SrcFilename: 'candidate.conf', DstFilename: 'sip_synch.conf', Reload: 'yes' });
+  await local.action({
+    Action: 'UpdateConfig',
+    SrcFilename: 'candidate.conf',
+    DstFilename: 'sip_synch.conf',
+    Reload: 'yes',
+  });
   return kept.length;
 }
 
@@ -87,18 +102,28 @@ const median = (xs: number[]): number => {
 };
 
 const sides: Side[] = ['pbxkit-file', 'pbxkit-ami', 'synch-style'];
-const results = Object.fromEntries(sides.map((s) => [s, [] as Array<{ wallMs: number; cpuMs: number; users: number }>]));
+const results = Object.fromEntries(
+  sides.map((s) => [s, [] as Array<{ wallMs: number; cpuMs: number; users: number }>]),
+);
 await once('pbxkit-file'); // warm-up: module loading and JIT
 for (let i = 0; i < runs; i++) for (const side of sides) results[side]?.push(await once(side));
 
 console.log(`sync of a ${USERS}-user sip_additional.conf (filter keeps 100), end to end over loopback AMI`);
-console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, median of ${runs} runs (wall and CPU time of this process, both fakes included)`);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, median of ${runs} runs (wall and CPU time of this process, both fakes included)`,
+);
 for (const side of sides) {
   const r = results[side] ?? [];
   const wall = median(r.map((x) => x.wallMs));
   const cpuMs = median(r.map((x) => x.cpuMs));
-  console.log(`${side.padEnd(12)} ${wall.toFixed(0).padStart(6)} ms wall  ${cpuMs.toFixed(0).padStart(6)} ms CPU  users ${r[0]?.users}${side.startsWith('pbxkit') ? (wall < 1000 ? '  (under 1 s)' : '  (OVER 1 s)') : ''}`);
+  console.log(
+    `${side.padEnd(12)} ${wall.toFixed(0).padStart(6)} ms wall  ${cpuMs.toFixed(0).padStart(6)} ms CPU  users ${r[0]?.users}${side.startsWith('pbxkit') ? (wall < 1000 ? '  (under 1 s)' : '  (OVER 1 s)') : ''}`,
+  );
 }
-const ratio = median((results['pbxkit-file'] ?? []).map((x) => x.wallMs)) / median((results['synch-style'] ?? []).map((x) => x.wallMs));
+const ratio =
+  median((results['pbxkit-file'] ?? []).map((x) => x.wallMs)) /
+  median((results['synch-style'] ?? []).map((x) => x.wallMs));
 console.log(`pbxkit-file / synch-style wall time: ${ratio.toFixed(2)}`);
 process.exit(0);
