@@ -77,6 +77,7 @@ export {
 export { type ErrorContext, ErrorReporter, type ErrorReporterOptions } from './error-reporter.js';
 export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
 export { type ErrorEventArgs, type EventMap, TypedEmitter } from './events.js';
+export { fsyncDirectory, replaceFileAtomic, writeNewFileSynced } from './fs-durable.js';
 export { ProbeError, ProbeTimeoutError } from './health/errors.js';
 export {
   advanceHealth,
