@@ -14,6 +14,8 @@ export {
   readCdrCsvConfig,
   templateForFile,
 } from './csv/config.js';
+export { CsvFollower, type CsvFollowerOptions } from './csv/follow.js';
+export { type FollowState, FollowStateError } from './csv/follow-state.js';
 export {
   type CsvImportOptions,
   type CsvImportProgress,
