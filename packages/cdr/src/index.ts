@@ -5,6 +5,7 @@ export { type ArchiveRepushSummary, type ArchiveRepushTarget, repushArchived } f
 export { collectCdrFiles, isCdrFileName } from './cli/files.js';
 export { type CliIo, openStore, runCli } from './cli/main.js';
 export { type DeliverFilesOptions, deliverFiles, type FileRunSummary } from './cli/run-files.js';
+export { type CountingSink, type ImportCounts, RecordBatcher, type RefusedLine } from './csv/batcher.js';
 export {
   BUILTIN_DEFAULT_TEMPLATE,
   type CdrCsvConfig,
@@ -14,6 +15,15 @@ export {
   readCdrCsvConfig,
   templateForFile,
 } from './csv/config.js';
+export { CsvFollower, type CsvFollowerOptions } from './csv/follow.js';
+export { type FollowState, FollowStateError } from './csv/follow-state.js';
+export {
+  type CsvImportOptions,
+  type CsvImportProgress,
+  type CsvImportReport,
+  importCsvFiles,
+  orderCsvFiles,
+} from './csv/import.js';
 export { type CsvLineResult, parseCsvLine } from './csv/line.js';
 export { LocalTimeZone } from './csv/local-time.js';
 export { CsvCdrReader, type CsvCdrReaderOptions, type CsvReadResult } from './csv/reader.js';
@@ -45,6 +55,7 @@ export type {
 export { type CdrService, type CdrServiceOptions, startCdrService } from './dispatch/service.js';
 export { CdrDecodeError, CdrParseError } from './errors.js';
 export { toFusionPbxJson } from './fusionpbx/json.js';
+export { type CdrNode, NODE_TABLE, nodeDdl, nodeOf } from './fusionpbx/node.js';
 export { findRecording, type RecordingRef } from './fusionpbx/recording.js';
 export { FAILED_CAUSES, type FusionPbxRow, toFusionPbxRow } from './fusionpbx/row.js';
 export { fusionPbxDdl, V_XML_CDR_COLUMNS, V_XML_CDR_SEARCH_INDEXES } from './fusionpbx/schema.js';
@@ -106,6 +117,7 @@ export {
   type PostgresPreparedCdr,
   type PostgresTarget,
 } from './sinks/postgres.js';
+export { PostgresBulkCdrWriter, type PostgresBulkCdrWriterOptions } from './sinks/postgres-bulk.js';
 export { isPostgresTransient } from './sinks/postgres-errors.js';
 export { type InspectedEntry, inspectSpool, type SpoolReport } from './spool/inspect.js';
 export { SpoolLockedError } from './spool/lock.js';
