@@ -11,6 +11,7 @@ export {
   EslCommandSet,
   type ExecuteOptions,
 } from './commands.js';
+export * from './config/index.js';
 export {
   EslAccessDeniedError,
   EslAuthError,
