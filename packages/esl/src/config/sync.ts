@@ -264,7 +264,8 @@ export class FsConfigSync {
       result.diff = diffConfig(this.applied.config, next);
       const fileCount = Object.values(result.diff.files).reduce((n, l) => n + l.length, 0);
       const assetCount = Object.values(result.assets).reduce((n, l) => n + l.length, 0);
-      if (fileCount + assetCount === 0) {
+      // The first apply is recorded even when the node already runs it, so there is a version to roll back to.
+      if (fileCount + assetCount === 0 && (await this.store.latest())) {
         this.applied.revision = revision;
         outcome = 'unchanged';
         return result;
