@@ -43,6 +43,7 @@ export {
 export { diffFiles } from './config-store/diff.js';
 export { ConfigStoreError } from './config-store/errors.js';
 export type { ConfigFiles } from './config-store/files.js';
+export * from './config-sync/index.js';
 export {
   type ConnectionDriver,
   type ConnectionEvents,

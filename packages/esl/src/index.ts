@@ -25,6 +25,7 @@ export {
   EslCommandSet,
   type ExecuteOptions,
 } from './commands.js';
+export * from './config/index.js';
 export {
   EslAccessDeniedError,
   EslAuthError,
