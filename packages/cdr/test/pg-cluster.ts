@@ -44,15 +44,32 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** Creates a database of the test's own on the primary (replicated to the standby); resolves with its name. */
+/** One value from `url`. */
+async function queryOne<T>(url: string, sql: string, params: unknown[] = []): Promise<T | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ v: T }>(sql, params);
+    return rows[0]?.v;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Creates a database of the test's own on the primary and resolves with its name once the standby has it
+ * too: pgpool-II opens every session on every backend, and synchronous replication waits for the standby to
+ * flush a commit, not to apply it.
+ */
 export async function createDatabase(primaryUrl: string, prefix: string): Promise<string> {
   const name = `${prefix}_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: primaryUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
+  await queryOne(primaryUrl, `create database ${name}`);
+  const replicaUrl = serviceEnv('PBXKIT_TEST_PG_REPLICA_URL');
+  const deadline = Date.now() + 60_000;
+  const exists = 'select count(*)::int as v from pg_database where datname = $1';
+  while ((await queryOne<number>(replicaUrl, exists, [name])) !== 1) {
+    if (Date.now() > deadline) throw new Error(`database ${name} did not reach the standby in 60 s`);
+    await new Promise((r) => setTimeout(r, 100)); // the next look, not a synchronisation
   }
   return name;
 }
@@ -75,8 +92,8 @@ export async function storedCounts(url: string): Promise<Map<string, number>> {
 export interface FailoverRun {
   /** Every uuid the senders spooled. */
   sent: string[];
-  /** ms from the crash to the first batch stored after it. */
-  crashToFirstWriteMs: number;
+  /** ms from the primary being down (the crash command returned) to the first batch stored after that. */
+  downToFirstWriteMs: number;
   /** The longest time with no batch stored, ms, over the whole run. */
   longestGapMs: number;
   /** Failed writes retried (all transient). */
@@ -89,7 +106,7 @@ export interface FailoverRun {
 
 /**
  * `senders` concurrent loops each spool `perSender` CDRs while a dispatcher writes them to `sink`; once
- * `crashAfter` are stored, `failover()` runs (crash the primary, promote). Each sender spools
+ * `crashAfter` are stored, `crash()` runs, then `afterCrash()` (the promotion, if the test does it). Each sender spools
  * `perSenderAfter` more once the failover is done, so that writes go to the new primary whatever the timing.
  * Resolves when every CDR is delivered, with the figures.
  */
@@ -99,7 +116,8 @@ export async function failoverUnderLoad(options: {
   perSender: number;
   perSenderAfter: number;
   crashAfter: number;
-  failover: () => Promise<void>;
+  crash: () => Promise<void>;
+  afterCrash?: () => Promise<void>;
   cleanups: Array<() => Promise<void>>;
 }): Promise<FailoverRun> {
   const spool = await CdrSpool.open({ dir: mkdtempSync(join(tmpdir(), 'pbxkit-pg-cluster-')) });
@@ -114,7 +132,7 @@ export async function failoverUnderLoad(options: {
   let delivered = 0;
   let lastWrite = Date.now();
   let longestGapMs = 0;
-  let crashedAt: number | undefined;
+  let downAt: number | undefined;
   let firstAfterCrash: number | undefined;
   let retries = 0;
   let deadLettered = 0;
@@ -130,11 +148,12 @@ export async function failoverUnderLoad(options: {
     longestGapMs = Math.max(longestGapMs, now - lastWrite);
     lastWrite = now;
     delivered += ids.length;
-    if (crashedAt !== undefined && firstAfterCrash === undefined) firstAfterCrash = now;
+    if (downAt !== undefined && firstAfterCrash === undefined) firstAfterCrash = now;
     if (crash === undefined && delivered >= options.crashAfter) {
       crash = (async () => {
-        crashedAt = Date.now();
-        await options.failover();
+        await options.crash();
+        downAt = Date.now();
+        await options.afterCrash?.();
       })();
       crash.then(failedOver, failedOver);
     }
@@ -158,12 +177,12 @@ export async function failoverUnderLoad(options: {
   );
   await dispatcher.drained();
   await crash;
-  if (crashedAt === undefined || firstAfterCrash === undefined) {
+  if (downAt === undefined || firstAfterCrash === undefined) {
     throw new Error(`the load ended before the failover (${delivered} delivered): raise perSender`);
   }
   return {
     sent,
-    crashToFirstWriteMs: firstAfterCrash - crashedAt,
+    downToFirstWriteMs: firstAfterCrash - downAt,
     longestGapMs,
     retries,
     deadLettered,
