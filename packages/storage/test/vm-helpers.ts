@@ -150,3 +150,47 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `target` (the test radosgw), which can be taken down (listener closed,
+ * connections cut: what a client sees of an S3 outage) and brought back on the same port.
+ */
+export async function tcpProxy(
+  target: URL,
+): Promise<{ url: string; down: () => Promise<void>; up: () => Promise<void>; close: () => Promise<void> }> {
+  const { createServer, connect } = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  let port = 0;
+  let server: import('node:net').Server | undefined;
+  const up = async (): Promise<void> => {
+    const s = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      sockets.add(client);
+      sockets.add(upstream);
+      client.pipe(upstream).pipe(client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve());
+    });
+    port = (s.address() as import('node:net').AddressInfo).port;
+    server = s;
+  };
+  const down = async (): Promise<void> => {
+    const s = server;
+    server = undefined;
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  };
+  await up();
+  return { url: `http://127.0.0.1:${port}`, down, up, close: down };
+}
