@@ -6,12 +6,13 @@
 #   postgres.sh  PostgreSQL on 127.0.0.1:54329, a fresh database per run  PBXKIT_TEST_DATABASE_URL
 #   s3.sh        Ceph radosgw (memstore OSD) on 127.0.0.1:7480             PBXKIT_TEST_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY
 #   dns-tools.sh dig, dnsperf, dnsmasq (installed, nothing started)      PBXKIT_TEST_DIG, _DNSPERF, _DNSMASQ
+#   chromium.sh  Debian's headless Chromium (installed, nothing started)  PBXKIT_TEST_CHROMIUM
 #
 # A server that already runs is reused and never stopped; PBXKIT_KEEP_SERVICES=1 keeps the ones this run
 # started (quicker reruns). Setting a service's variables yourself points the tests at a server of your own.
 set -euo pipefail
 services_dir="$(cd "$(dirname "$0")" && pwd)/services"
-services=(postgres s3 dns-tools)
+services=(postgres s3 dns-tools chromium)
 started=()
 
 stop_services() {

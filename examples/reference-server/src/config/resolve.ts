@@ -38,6 +38,12 @@ export interface ReferenceServerConfig {
       quarantine: QuarantineLimitOptions;
     };
     forward: ForwardConfig | undefined;
+    /**
+     * The delivered-CDR archive (`<dataDir>/cdr-archive`, one gzip file per day): the console's raw XML and
+     * re-push source. `PBXKIT_CDR_ARCHIVE_DAYS` (default 7; 0 turns it off) and `PBXKIT_CDR_ARCHIVE_MAX_MB`
+     * (default 4096).
+     */
+    archive: { days: number; maxBytes: number } | undefined;
   };
   /** Recording storage (`PBXKIT_STORAGE_*`, see @pbxkit/storage), with the server's defaults filled in. */
   storage: StorageConfig;
@@ -161,6 +167,7 @@ export function resolveConfig(values: Values): ReferenceServerConfig {
       retentionDays: num('PBXKIT_CDR_RETENTION_DAYS', 730, positive, 'a number of days > 0'),
       receiver,
       forward: forwardConfig(str, num),
+      archive: archiveConfig(num),
     },
     storage,
     auth,
@@ -173,6 +180,14 @@ export function resolveConfig(values: Values): ReferenceServerConfig {
       timeoutMs: num('PBXKIT_HEALTH_TIMEOUT_MS', 5000, positive, 'a number of ms > 0'),
     },
   };
+}
+
+function archiveConfig(
+  num: (name: string, fallback: number, check: (n: number) => boolean, rule: string) => number,
+): ReferenceServerConfig['cdr']['archive'] {
+  const days = num('PBXKIT_CDR_ARCHIVE_DAYS', 7, (n) => n >= 0, 'a number of days >= 0 (0: no archive)');
+  const maxMb = num('PBXKIT_CDR_ARCHIVE_MAX_MB', 4096, (n) => n > 0, 'a number of MiB > 0');
+  return days > 0 ? { days, maxBytes: Math.round(maxMb * MB) } : undefined;
 }
 
 function forwardConfig(

@@ -41,6 +41,8 @@ export const SETTINGS: readonly Setting[] = [
   s('cdr.bodyIdleTimeoutSeconds', 'PBXKIT_CDR_BODY_IDLE_TIMEOUT_SECONDS'),
   s('cdr.quarantine.maxMb', 'PBXKIT_CDR_QUARANTINE_MAX_MB'),
   s('cdr.quarantine.maxDays', 'PBXKIT_CDR_QUARANTINE_MAX_DAYS'),
+  s('cdr.archive.days', 'PBXKIT_CDR_ARCHIVE_DAYS'),
+  s('cdr.archive.maxMb', 'PBXKIT_CDR_ARCHIVE_MAX_MB'),
   s('cdr.forward.url', 'PBXKIT_CDR_FORWARD_URL'),
   s('cdr.forward.name', 'PBXKIT_CDR_FORWARD_NAME'),
   s('cdr.forward.format', 'PBXKIT_CDR_FORWARD_FORMAT'),

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import {
+  CdrArchive,
+  CdrArchiveReader,
   CdrDispatcher,
   type CdrRequestHandler,
   CdrRetention,
@@ -30,14 +32,14 @@ export interface CdrPipeline {
   spoolDir: string;
   dispatcher: Dispatcher;
   receiver: CdrRequestHandler;
+  /** The delivered-CDR archive, unless `PBXKIT_CDR_ARCHIVE_DAYS` is 0. */
+  archive: { dir: string; reader: CdrArchiveReader } | undefined;
   close(): Promise<void>;
 }
 
 /**
  * Where every CDR goes, each sink with its own queue, retry and health: the store, the location index (where
  * the call's recording is), and the CCP forward when configured.
- *
- * The delivered-CDR archive of `@pbxkit/cdr` (`pbxkit-cdr repush --archive`) is to be added to this list.
  */
 export function cdrSinks(
   config: ReferenceServerConfig,
@@ -55,7 +57,11 @@ export function cdrSinks(
   return sinks;
 }
 
-/** Spool, dispatcher (which first delivers what a previous run left), retention and the mod_xml_cdr receiver. */
+/**
+ * Spool, the delivered-CDR archive (each CDR leaving the spool is kept there for re-push, `pbxkit-cdr repush
+ * --archive` or the console), dispatcher (which first delivers what a previous run left), retention and the
+ * mod_xml_cdr receiver.
+ */
 export async function startCdr(
   config: ReferenceServerConfig,
   parts: { store: PostgresCdrSink; storage: Storage; logger: Logger | undefined; registry: Registry },
@@ -64,10 +70,17 @@ export async function startCdr(
   const spoolDir = join(config.dataDir, 'cdr-spool');
   const spool = await CdrSpool.open({ dir: spoolDir, logger });
   const sinks = cdrSinks(config, parts);
-  const dispatcher = new CdrDispatcher({ spool, sinks, logger, registry });
+  const archiveDir = join(config.dataDir, 'cdr-archive');
+  let archive: CdrArchive | undefined;
+  let dispatcher: Dispatcher;
   try {
+    if (config.cdr.archive) {
+      archive = await CdrArchive.open({ dir: archiveDir, ...config.cdr.archive, logger, registry });
+    }
+    dispatcher = new CdrDispatcher({ spool, sinks, archive, logger, registry });
     await dispatcher.start();
   } catch (err) {
+    await archive?.close();
     await spool.close();
     throw err;
   }
@@ -91,9 +104,11 @@ export async function startCdr(
     spoolDir,
     dispatcher,
     receiver,
+    archive: archive ? { dir: archiveDir, reader: new CdrArchiveReader(archiveDir) } : undefined,
     async close() {
       await retention.stop();
       await dispatcher.stop();
+      await archive?.close();
       await spool.close();
       // The store is closed by its owner (the recordings locator uses it until storage is closed).
       for (const sink of sinks) if (sink !== parts.store) await sink.close?.();
