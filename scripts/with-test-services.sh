@@ -11,12 +11,13 @@
 #   pgpool.sh    pgpool-II :54373 in front of that pair (failover promotes) PBXKIT_TEST_PGPOOL_URL
 #   haproxy.sh   haproxy (installed, nothing started)                   PBXKIT_TEST_HAPROXY
 #   git.sh       the git CLI (installed, nothing started)                 PBXKIT_TEST_GIT
+#   chromium.sh  Debian's headless Chromium (installed, nothing started)  PBXKIT_TEST_CHROMIUM
 #
 # A server that already runs is reused and never stopped; PBXKIT_KEEP_SERVICES=1 keeps the ones this run
 # started (quicker reruns). Setting a service's variables yourself points the tests at a server of your own.
 set -euo pipefail
 services_dir="$(cd "$(dirname "$0")" && pwd)/services"
-services=(postgres s3 dns-tools pg-pair pgpool haproxy git)
+services=(postgres s3 dns-tools pg-pair pgpool haproxy git chromium)
 started=()
 
 stop_services() {

@@ -5,6 +5,7 @@ import type { CdrArchive, CdrDispatcher, CdrSpool, PostgresCdrSink } from '@pbxk
 import { type Logger, Registry, resolveLogger } from '@pbxkit/core';
 import type { Storage } from '@pbxkit/storage';
 import type { ReferenceServerConfig } from './config/load.js';
+import { createWebConsole } from './console/index.js';
 import { createHealthCheck, type HealthReport } from './health.js';
 import { createRoutes } from './routes.js';
 import { operatorGate } from './wiring/auth.js';
@@ -77,7 +78,10 @@ export async function startReferenceServer(
       storage,
       ...config.health,
     });
+    const webConsole = createWebConsole({ database, store, cdr, storage, health });
+    closers.push(() => webConsole.close());
     const listener = createRoutes({
+      console: webConsole,
       receiver: cdr.receiver,
       recordings: recordingsHandler(storage, gate, config, { logger, registry }),
       peer: storage.peerHandler
