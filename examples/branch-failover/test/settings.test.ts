@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSettings, parseSettings } from '../src/config/settings.js';
 
-const example = join(import.meta.dirname, '../deploy/appsettings.json');
+const example = join(import.meta.dirname, '../deploy/appsettings.synch-readme.jsonc');
 
 function withFile(name: string, text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'branch-settings-')), name);
