@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FIXTURES_DIR } from '../../../scripts/test-env.js';
 import { loadSettings, parseSettings } from '../src/config/settings.js';
 
-const example = join(import.meta.dirname, '../deploy/appsettings.synch-readme.jsonc');
+const example = join(FIXTURES_DIR, 'synch', 'appsettings.readme.json');
 
 function withFile(name: string, text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'branch-settings-')), name);
@@ -66,6 +67,12 @@ describe('branch-failover settings', () => {
       port: 65038,
       httpPort: undefined,
     });
+  });
+
+  it("reads Synch's shipped appsettings.json (BOM, no comments)", () => {
+    const { settings, unknownKeys } = loadSettings(join(FIXTURES_DIR, 'synch', 'appsettings.json'));
+    expect(unknownKeys).toEqual([]);
+    expect(settings.dns.recordTtl).toBe(150);
   });
 
   it('matches keys in any case, as .NET does, and takes a BOM and trailing commas', () => {
