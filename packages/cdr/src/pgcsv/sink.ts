@@ -1,7 +1,7 @@
-import { openSqlClient, type SqlClient, type SqlTarget } from '@pbxkit/core';
+import type { SqlClient, SqlTarget } from '@pbxkit/core';
 import type { CountingSink } from '../csv/batcher.js';
 import type { CdrRecord } from '../record.js';
-import { isPostgresTransient } from '../sinks/postgres-errors.js';
+import { SqlSinkBase } from '../sinks/sql-sink-base.js';
 import type { CdrPgCsvConfig, PgCsvField } from './config.js';
 
 /** Options of {@link PgCsvCdrSink}. */
@@ -15,6 +15,12 @@ export interface PgCsvCdrSinkOptions {
    * match the rows the module wrote. Default false: the value as the call had it.
    */
   moduleQuoting?: boolean;
+  /**
+   * Values for variables a record lacks, as FreeSWITCH's global variables: the module reads each field with
+   * `switch_channel_get_variable`, which falls back to the globals, so `local_ip_v4` (NOT NULL in the module's
+   * sample table) is always set there but is absent from an XML CDR. E.g. `{ local_ip_v4: '10.0.0.5' }`.
+   */
+  globals?: Record<string, string>;
   name?: string;
 }
 
@@ -37,9 +43,8 @@ function columnType(field: PgCsvField): string {
  * write first takes a transaction-level advisory lock and skips rows whose `uuid` column is already there (or,
  * without a uuid field, rows equal in every column): idempotent among pbxkit writers.
  */
-export class PgCsvCdrSink implements CountingSink {
+export class PgCsvCdrSink extends SqlSinkBase implements CountingSink {
   readonly name: string;
-  private readonly client: Promise<SqlClient>;
   private readonly table: string;
   private types: Promise<Map<string, string>> | undefined;
 
@@ -47,10 +52,9 @@ export class PgCsvCdrSink implements CountingSink {
     target: SqlTarget,
     private readonly options: PgCsvCdrSinkOptions,
   ) {
+    super(target, 'PgCsvCdrSink');
     this.name = options.name ?? 'pg-csv';
     this.table = `${quoteIdent(options.schema ?? 'public')}.${quoteIdent(options.config.table)}`;
-    this.client = openSqlClient(target, { usedBy: 'PgCsvCdrSink' });
-    this.client.catch(() => {});
   }
 
   /** Creates the table when missing (`id serial` key and the schema's columns, typed as the module's sample). */
@@ -72,7 +76,7 @@ export class PgCsvCdrSink implements CountingSink {
     const uuidField = fields.find((f) => f.var === 'uuid');
     const rows = new Map<string, Array<string | null>>();
     for (const record of records) {
-      const row = fields.map((f) => this.valueOf(record, f));
+      const row = fields.map((f) => this.fieldValue(record, f));
       const key = uuidField ? record.uuid : JSON.stringify(row);
       if (!rows.has(key)) rows.set(key, row);
     }
@@ -97,18 +101,13 @@ export class PgCsvCdrSink implements CountingSink {
     });
   }
 
-  isTransient(err: unknown): boolean {
-    return isPostgresTransient(err);
-  }
-
-  async close(): Promise<void> {
-    const db = await this.client.catch(() => undefined);
-    await db?.close();
-  }
-
   /** A field's value as the module would write it: null when empty (unless `not-null`). */
-  private valueOf(record: CdrRecord, field: PgCsvField): string | null {
-    const raw = record.variables[field.var];
+  private fieldValue(record: CdrRecord, field: PgCsvField): string | null {
+    // As switch_channel_get_variable: the channel's variables, then its caller profile, then the globals.
+    const raw =
+      record.variables[field.var] ??
+      record.callflows[0]?.callerProfile[field.var] ??
+      this.options.globals?.[field.var];
     if (raw === undefined || raw === '') return field.notNull ? '' : null;
     return this.options.moduleQuoting ? raw.replace(/'/g, "''") : raw;
   }
