@@ -61,6 +61,17 @@ export { FAILED_CAUSES, type FusionPbxRow, toFusionPbxRow } from './fusionpbx/ro
 export { fusionPbxDdl, V_XML_CDR_COLUMNS, V_XML_CDR_SEARCH_INDEXES } from './fusionpbx/schema.js';
 export { legFromName, normaliseVariableName, type ParseCdrOptions, parseCdr } from './parse/parse-cdr.js';
 export { decodeEntities, parseXmlTree, type XmlElement } from './parse/xml-tree.js';
+export { type CdrPgCsvConfig, type PgCsvField, readCdrPgCsvConfig } from './pgcsv/config.js';
+export {
+  importPgCsvSpool,
+  orderSpoolFiles,
+  type PgCsvSpoolImportOptions,
+  type PgCsvSpoolReport,
+  spoolRowToRecord,
+} from './pgcsv/import-spool.js';
+export { PgCsvCdrSink, type PgCsvCdrSinkOptions } from './pgcsv/sink.js';
+export { migratePgCsvTable, type PgCsvTableOptions, readPgCsvTable } from './pgcsv/source.js';
+export { parsePgCsvSpool, type SpoolRow, undoubleApostrophes } from './pgcsv/spool.js';
 export {
   DEFAULT_QUARANTINE_MAX_AGE_MS,
   DEFAULT_QUARANTINE_MAX_BYTES,

@@ -1,10 +1,10 @@
-import { openSqlClient, type SqlClient, type SqlTarget } from '@pbxkit/core';
+import type { SqlClient, SqlTarget } from '@pbxkit/core';
 import { insertNodes, nodeDdl, nodeOf } from '../fusionpbx/node.js';
 import { type FusionPbxRow, toFusionPbxRow } from '../fusionpbx/row.js';
 import { fusionPbxDdl, V_XML_CDR_COLUMNS } from '../fusionpbx/schema.js';
 import type { CdrRecord } from '../record.js';
 import type { CdrSink } from '../sink.js';
-import { isPostgresTransient } from './postgres-errors.js';
+import { SqlSinkBase } from './sql-sink-base.js';
 
 /** Options of {@link PostgresBulkCdrWriter}. */
 export interface PostgresBulkCdrWriterOptions {
@@ -30,18 +30,16 @@ const ARRAY_TYPES = new Map(
  * not look up domain or extension uuids in FusionPBX's tables (CSV templates rarely carry the names to look
  * up) and writes no JSON copy.
  */
-export class PostgresBulkCdrWriter implements CdrSink {
+export class PostgresBulkCdrWriter extends SqlSinkBase implements CdrSink {
   readonly name: string;
-  private readonly client: Promise<SqlClient>;
   private readonly schema: string;
   private readonly table: string;
 
   constructor(target: SqlTarget, options: PostgresBulkCdrWriterOptions = {}) {
+    super(target, 'PostgresBulkCdrWriter');
     this.name = options.name ?? 'postgres-bulk';
     this.schema = options.schema ?? 'public';
     this.table = `"${this.schema.replace(/"/g, '""')}".v_xml_cdr`;
-    this.client = openSqlClient(target, { usedBy: 'PostgresBulkCdrWriter' });
-    this.client.catch(() => {});
   }
 
   /** Creates `v_xml_cdr` and `pbxkit_cdr_node` when missing. */
@@ -88,16 +86,6 @@ export class PostgresBulkCdrWriter implements CdrSink {
       await insertNodes(tx, this.schema, nodes);
       return { stored: rowCount };
     });
-  }
-
-  /** Network and server-availability errors: the same batch can be written again later. */
-  isTransient(err: unknown): boolean {
-    return isPostgresTransient(err);
-  }
-
-  async close(): Promise<void> {
-    const db = await this.client.catch(() => undefined);
-    await db?.close();
   }
 }
 
