@@ -1,4 +1,4 @@
-export { packFiles, unpackFiles } from './bundle.js';
+export { packFiles, StorePacker, unpackFiles } from './bundle.js';
 export { type ConfigProblem, FsConfigError, FsReloadError, type ReloadReply } from './errors.js';
 export { type ConfigDiff, ConfigValidator, diffConfig, type ParsedConfig } from './model.js';
 export { type PlanOptions, planReload, type ReloadPlan, type ReloadStep, replyProblem } from './plan.js';
