@@ -5,7 +5,6 @@ import {
   diffConfig,
   EslParser,
   type FsConfigError,
-  packFiles,
   parseXml,
   planReload,
   replyProblem,
