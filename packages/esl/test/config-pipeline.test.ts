@@ -5,10 +5,10 @@ import {
   diffConfig,
   EslParser,
   type FsConfigError,
-  packFiles,
   parseXml,
   planReload,
   replyProblem,
+  StorePacker,
   unpackFiles,
   XmlSyntaxError,
 } from '../src/index.js';
@@ -229,17 +229,20 @@ describe('reply verification', () => {
 });
 
 describe('version store packing', () => {
-  it('bundles a large folder into one readable file and unpacks it exactly', () => {
-    const files = sampleTree(100);
+  it('bundles a large folder into 64 readable files (by name hash) and unpacks them exactly', () => {
+    const files = sampleTree(1000);
     files['directory/default/1050.xml'] = 'no newline at end';
     files['directory/default/1051.xml'] = '';
     files['directory/default/1052.xml'] = 'a\n\nb\n\n';
-    const packed = packFiles(files);
-    expect(Object.keys(packed)).toContain('.pbxkit/bundles/directory/default.txt');
-    expect(Object.keys(packed).length).toBeLessThan(20);
-    expect(packed['.pbxkit/bundles/directory/default.txt']).toContain(
-      '==> 1000.xml (11 lines) <==\n<include>',
-    );
+    const packer = new StorePacker();
+    const packed = packer.pack(files);
+    const bundles = Object.keys(packed).filter((n) => n.startsWith('.pbxkit/bundles/directory/default/'));
+    expect(bundles).toHaveLength(64);
+    expect(Object.keys(packed).length - bundles.length).toBe(11);
+    expect(bundles.map((n) => packed[n]).join('')).toContain('==> 1000.xml (11 lines) <==\n<include>');
+    // One user changed: one bundle differs.
+    const next = packer.pack({ ...files, 'directory/default/1007.xml': userXml('1007', 'new') });
+    expect(Object.keys(next).filter((n) => next[n] !== packed[n])).toHaveLength(1);
     expect(unpackFiles(packed)).toEqual(files);
   });
 });

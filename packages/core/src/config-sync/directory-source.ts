@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { type Dirent, statSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { ConfigSourceError } from './errors.js';
 import type { AssetRef, ConfigSnapshot, ConfigSource } from './source.js';
@@ -87,7 +87,9 @@ export class DirectorySource implements ConfigSource {
 
   private async read(name: string, path: string): Promise<CachedFile> {
     try {
-      const info = await stat(path);
+      // Synchronous on purpose: 10,000 awaited stats cost 10,000 thread-pool round trips (seconds on a loaded
+      // machine) where a synchronous loop takes tens of milliseconds; only changed files are read.
+      const info = statSync(path);
       const cached = this.cache.get(name);
       if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached;
       const bytes = await readFile(path);

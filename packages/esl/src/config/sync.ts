@@ -13,7 +13,7 @@ import {
   resolveLogger,
 } from '@pbxkit/core';
 import { parseShowJson } from '../realtime.js';
-import { packFiles, STORE_PREFIX, unpackFiles } from './bundle.js';
+import { STORE_PREFIX, StorePacker, unpackFiles } from './bundle.js';
 import { FsConfigError, FsReloadError, type ReloadReply } from './errors.js';
 import { type ConfigDiff, ConfigValidator, diffConfig, type ParsedConfig } from './model.js';
 import { type PlanOptions, planReload, type ReloadPlan, replyProblem } from './plan.js';
@@ -104,6 +104,7 @@ export class FsConfigSync {
   private applied: Applied;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly metrics;
+  private readonly packer = new StorePacker();
 
   private constructor(
     private readonly options: FsConfigSyncOptions,
@@ -197,7 +198,7 @@ export class FsConfigSync {
     return this.exclusive(async () => {
       const assets = await this.cacheAssets(snapshot);
       const stored = {
-        ...packFiles(snapshot.files),
+        ...this.packer.pack(snapshot.files),
         [MANIFEST]: `${JSON.stringify(assets, null, 1)}\n`,
         [ORIGIN]: `${JSON.stringify({ revision: snapshot.revision, source: snapshot.source })}\n`,
       };
