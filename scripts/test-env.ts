@@ -53,3 +53,15 @@ export function testDig(): string {
   }
   return dig;
 }
+
+/** The `haproxy` binary (Debian's haproxy) that `scripts/with-test-services.sh` installed or found. */
+export function testHaproxy(): string {
+  const haproxy = process.env.PBXKIT_TEST_HAPROXY;
+  if (!haproxy) {
+    throw new Error(
+      'PBXKIT_TEST_HAPROXY is not set: run the integration tests through `pnpm test` ' +
+        '(scripts/with-test-services.sh installs haproxy and sets it).',
+    );
+  }
+  return haproxy;
+}

@@ -42,6 +42,27 @@ async function expectExactlyOnce(label: string, run: FailoverRun, url: string): 
   expect(run.deadLettered).toBe(0);
 }
 
+async function openSink(url: string, name: string): Promise<PostgresCdrSink> {
+  const sink = new PostgresCdrSink({ connectionString: url, max: 4 }, { name });
+  cleanups.push(() => sink.close());
+  await sink.createSchema();
+  return sink;
+}
+
+/** 16 senders x 80 CDRs; the primary crashes once 300 are stored, then `afterCrash` runs. */
+function crashUnderLoad(sink: PostgresCdrSink, afterCrash?: () => Promise<void>): Promise<FailoverRun> {
+  return failoverUnderLoad({
+    sink,
+    senders: SENDERS,
+    perSender: 60,
+    perSenderAfter: 20,
+    crashAfter: 300,
+    cleanups,
+    crash: () => service('pg-pair', 'crash-primary'),
+    ...(afterCrash ? { afterCrash } : {}),
+  });
+}
+
 describe('PostgresCdrSink on a primary and streaming replica (crash, promote)', () => {
   beforeEach(repairCluster, 300_000);
 
@@ -60,33 +81,22 @@ describe('PostgresCdrSink on a primary and streaming replica (crash, promote)', 
     const { rows } = await sql.query<{ port: number }>('select inet_server_port() as port');
     expect(rows[0]?.port).toBe(Number(new URL(primary).port));
 
-    const sink = new PostgresCdrSink({ connectionString: url, max: 4 }, { name: 'multihost' });
-    cleanups.push(() => sink.close());
-    await sink.createSchema();
+    const sink = await openSink(url, 'multihost');
     let whileNoPrimary: unknown;
-    const run = await failoverUnderLoad({
-      sink,
-      senders: SENDERS,
-      perSender: 60,
-      perSenderAfter: 20,
-      crashAfter: 300,
-      cleanups,
-      crash: () => service('pg-pair', 'crash-primary'),
-      afterCrash: async () => {
-        // Between the crash and the promotion no host takes writes: a write fails with the lost connection
-        // until the client has looked at every host, then because none is read-write; both are transient.
-        const deadline = Date.now() + 60_000;
-        for (;;) {
-          whileNoPrimary = await sink.write([parseCdr(makeCdr().xml)]).then(
-            () => 'stored',
-            (err: unknown) => err,
-          );
-          expect(sink.isTransient(whileNoPrimary)).toBe(true);
-          if ((whileNoPrimary as { code?: string }).code === 'SQL_NO_SUITABLE_HOST') break;
-          if (Date.now() > deadline) break;
-        }
-        await service('pg-pair', 'promote');
-      },
+    const run = await crashUnderLoad(sink, async () => {
+      // Between the crash and the promotion no host takes writes: a write fails with the lost connection
+      // until the client has looked at every host, then because none is read-write; both are transient.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        whileNoPrimary = await sink.write([parseCdr(makeCdr().xml)]).then(
+          () => 'stored',
+          (err: unknown) => err,
+        );
+        expect(sink.isTransient(whileNoPrimary)).toBe(true);
+        if ((whileNoPrimary as { code?: string }).code === 'SQL_NO_SUITABLE_HOST') break;
+        if (Date.now() > deadline) break;
+      }
+      await service('pg-pair', 'promote');
     });
     expect(whileNoPrimary).toMatchObject({ code: 'SQL_NO_SUITABLE_HOST' });
     expect((whileNoPrimary as Error).message).toMatch(/no PostgreSQL host is read-write: .* is a standby/);
@@ -99,19 +109,8 @@ describe('PostgresCdrSink on a primary and streaming replica (crash, promote)', 
     const pgpool = serviceEnv('PBXKIT_TEST_PGPOOL_URL');
     const db = await createDatabase(serviceEnv('PBXKIT_TEST_PG_PRIMARY_URL'), 'pbxkit_pgpool');
     const url = withDatabase(pgpool, db);
-    const sink = new PostgresCdrSink({ connectionString: url, max: 4 }, { name: 'pgpool' });
-    cleanups.push(() => sink.close());
-    await sink.createSchema();
-    const run = await failoverUnderLoad({
-      sink,
-      senders: SENDERS,
-      perSender: 60,
-      perSenderAfter: 20,
-      crashAfter: 300,
-      cleanups,
-      // Only the crash: pgpool notices it (backend error or health check) and its failover command promotes.
-      crash: () => service('pg-pair', 'crash-primary'),
-    });
+    // Only the crash: pgpool notices it (backend error or health check) and its failover command promotes.
+    const run = await crashUnderLoad(await openSink(url, 'pgpool'));
     await expectExactlyOnce('pgpool-II failover', run, url);
     const replica = new URL(serviceEnv('PBXKIT_TEST_PG_REPLICA_URL')).port;
     const sql = await openSqlClient({ connectionString: url });
