@@ -34,7 +34,7 @@ nodes() {
 healthy() { [ "$(nodes | tr '\n' ' ')" = "0:up:primary 1:up:standby " ]; }
 
 # pgpool ends its pid file with a NUL byte.
-pid() { tr -d '\0\n' <"$dir/pgpool.pid" 2>/dev/null || true; }
+pid() { tr -d '\0\n' 2>/dev/null <"$dir/pgpool.pid" || true; }
 
 running() { [ -n "$(pid)" ] && kill -0 "$(pid)" 2>/dev/null; }
 
