@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
-# A PostgreSQL primary and its streaming replica for the failover tests: two private clusters built with the
-# PostgreSQL binaries postgres.sh found or installed (PBXKIT_SVC_PG_BIN), primary on
-# 127.0.0.1:${PBXKIT_PG_PAIR_PORT:-54371}, replica on the port after it, data in $state_dir/pg-pair-<port>/.
+# A PostgreSQL primary and its streaming replica for the failover tests: two clusters built with the PostgreSQL
+# binaries postgres.sh found or installed (PBXKIT_SVC_PG_BIN), primary on 127.0.0.1:$PBXKIT_PG_PAIR_PORT
+# (default 54371), replica on $PBXKIT_PG_PAIR_REPLICA_PORT (default the port after), data in
+# $PBXKIT_PG_PAIR_DIR (default $state_dir/pg-pair-<primary port>). Each failover test brings up a pair of its
+# own on ports it chose (`up`) and removes it after (`down`): a test crashes the primary, so two test runs at
+# once must never share a pair. Not in with-test-services.sh's list for that reason.
+#
 # Replication is synchronous (the primary acknowledges a commit once the replica has flushed it): with
 # asynchronous replication a commit the client saw can be missing on the promoted replica, and no client can
 # make up for that. Only the primary's command line names the synchronous standby, so that a promoted replica
 # does not wait for a standby it does not have.
 #
-#   start          reuse a healthy pair (primary writable, replica streaming synchronously), else rebuild it
-#   stop           stop the pair if this run started it (PBXKIT_KEEP_SERVICES=1 keeps it)
+#   up             reuse a healthy pair (primary writable, replica streaming synchronously), else build it;
+#                  prints PBXKIT_TEST_PG_PRIMARY_URL and PBXKIT_TEST_PG_REPLICA_URL (database `postgres`)
+#   down           stop the pair and delete its directory
 #   repair         rebuild the pair when a test left it failed over; prints nothing
 #   crash-primary  stop the primary the way a crash does (`pg_ctl -m immediate`: no shutdown checkpoint)
 #   promote        promote the replica (`pg_ctl promote`) and wait until it takes writes
-#
-# Exports PBXKIT_TEST_PG_PRIMARY_URL and PBXKIT_TEST_PG_REPLICA_URL (database `postgres`; tests create their
-# own databases), and PBXKIT_SVC_PG_PAIR_DIR.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 primary_port=${PBXKIT_PG_PAIR_PORT:-54371}
-replica_port=$((primary_port + 1))
-dir="$state_dir/pg-pair-$primary_port"
+replica_port=${PBXKIT_PG_PAIR_REPLICA_PORT:-$((primary_port + 1))}
+dir=${PBXKIT_PG_PAIR_DIR:-$state_dir/pg-pair-$primary_port}
 
 bin=${PBXKIT_SVC_PG_BIN:-$(find_pg_bin)}
 if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
@@ -77,32 +79,24 @@ rebuild() {
   log "PostgreSQL pair ready in $((SECONDS - t0)) s"
 }
 
-exports() {
-  emit PBXKIT_TEST_PG_PRIMARY_URL "postgres://postgres@127.0.0.1:$primary_port/postgres"
-  emit PBXKIT_TEST_PG_REPLICA_URL "postgres://postgres@127.0.0.1:$replica_port/postgres"
-  emit PBXKIT_SVC_PG_PAIR_DIR "$dir"
-}
-
-start() {
+up() {
   if healthy; then
     log "PostgreSQL pair already running on 127.0.0.1:$primary_port/$replica_port: reusing it"
   else
     rebuild
-    emit PBXKIT_SVC_PG_PAIR_STARTED 1
   fi
-  exports
+  emit PBXKIT_TEST_PG_PRIMARY_URL "postgres://postgres@127.0.0.1:$primary_port/postgres"
+  emit PBXKIT_TEST_PG_REPLICA_URL "postgres://postgres@127.0.0.1:$replica_port/postgres"
 }
 
 repair() {
   healthy || rebuild
 }
 
-stop() {
-  if [ "${PBXKIT_SVC_PG_PAIR_STARTED:-0}" = 1 ] && [ "${PBXKIT_KEEP_SERVICES:-0}" != 1 ]; then
-    log "stopping the PostgreSQL pair this run started"
-    stop_node "$dir/replica" fast
-    stop_node "$dir/primary" fast
-  fi
+down() {
+  stop_node "$dir/replica" immediate
+  stop_node "$dir/primary" immediate
+  rm -rf "$dir"
 }
 
 crash-primary() { stop_node "$dir/primary" immediate; }

@@ -1,29 +1,33 @@
 #!/usr/bin/env bash
-# pgpool-II (Debian's pgpool2) in front of the PostgreSQL pair of pg-pair.sh, on
-# 127.0.0.1:${PBXKIT_PGPOOL_PORT:-54373} (its PCP port is the one after), in streaming-replication mode with
-# every write on the primary (no load balancing). Failover is pgpool's own: a backend error or a failed health
-# check (every second) detaches the primary, and the failover command promotes the replica (`pg_ctl promote`);
-# pgpool then finds the new primary by itself. Runs as the postgres user, which owns the replica's data.
+# pgpool-II (Debian's pgpool2) for the failover tests, in front of a pair from pg-pair.sh (the same
+# PBXKIT_PG_PAIR_* variables), on 127.0.0.1:$PBXKIT_PGPOOL_PORT (default 54373; PCP on
+# $PBXKIT_PGPOOL_PCP_PORT, default the port after), files in $PBXKIT_PGPOOL_DIR (default
+# $state_dir/pgpool-<port>: config, pgpool.log, failover.log with one line per failover). Streaming-replication
+# mode, every write on the primary (no load balancing). Failover is pgpool's own: a backend error or a failed
+# health check (every second) detaches the primary, and the failover command promotes the replica
+# (`pg_ctl promote`); pgpool then finds the new primary by itself. Runs as the postgres user, which owns the
+# replica's data.
 #
-#   start   reuse a pgpool that sees node 0 as primary and node 1 as standby, else (re)start it forgetting the
-#           node states of an earlier failover (-D)
-#   stop    stop pgpool if this run started it (PBXKIT_KEEP_SERVICES=1 keeps it)
+#   start   (with-test-services.sh) install pgpool2 when missing; prints PBXKIT_TEST_PGPOOL_BIN. Nothing is
+#           started: each failover test brings up its own pair and pgpool on ports it chose (see pg-pair.sh).
+#   stop    nothing to undo
+#   up      reuse a pgpool that sees node 0 as primary and node 1 as standby, else (re)start it forgetting the
+#           node states of an earlier failover (-D); prints PBXKIT_TEST_PGPOOL_URL (database `postgres`)
+#   down    stop pgpool and delete its directory
 #   repair  after pg-pair.sh repair: restart pgpool when it still sees a failed-over layout; prints nothing
-#
-# Exports PBXKIT_TEST_PGPOOL_URL (database `postgres`) and PBXKIT_SVC_PGPOOL_DIR (its config, log and
-# failover.log, one line per failover).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 port=${PBXKIT_PGPOOL_PORT:-54373}
-pcp_port=$((port + 1))
+pcp_port=${PBXKIT_PGPOOL_PCP_PORT:-$((port + 1))}
 primary_port=${PBXKIT_PG_PAIR_PORT:-54371}
-replica_port=$((primary_port + 1))
-pair_dir="$state_dir/pg-pair-$primary_port"
-dir="$state_dir/pgpool-$port"
+replica_port=${PBXKIT_PG_PAIR_REPLICA_PORT:-$((primary_port + 1))}
+pair_dir=${PBXKIT_PG_PAIR_DIR:-$state_dir/pg-pair-$primary_port}
+dir=${PBXKIT_PGPOOL_DIR:-$state_dir/pgpool-$port}
 
 bin=${PBXKIT_SVC_PG_BIN:-$(find_pg_bin)}
-pgpool_bin=$(PATH="$PATH:/usr/sbin:/sbin" command -v pgpool 2>/dev/null || true)
+find_pgpool() { PATH="$PATH:/usr/sbin:/sbin" command -v pgpool 2>/dev/null || true; }
+pgpool_bin=${PBXKIT_TEST_PGPOOL_BIN:-$(find_pgpool)}
 
 # The nodes as pgpool sees them: "<id>:<status>:<role>" per line.
 nodes() {
@@ -34,7 +38,7 @@ nodes() {
 healthy() { [ "$(nodes | tr '\n' ' ')" = "0:up:primary 1:up:standby " ]; }
 
 # pgpool ends its pid file with a NUL byte.
-pid() { tr -d '\0\n' <"$dir/pgpool.pid" 2>/dev/null || true; }
+pid() { tr -d '\0\n' 2>/dev/null <"$dir/pgpool.pid" || true; }
 
 running() { [ -n "$(pid)" ] && kill -0 "$(pid)" 2>/dev/null; }
 
@@ -105,8 +109,7 @@ stop_pgpool() {
 }
 
 launch() {
-  [ -n "$pgpool_bin" ] || apt_install pgpool-II pgpool2
-  pgpool_bin=$(PATH="$PATH:/usr/sbin:/sbin" command -v pgpool)
+  [ -n "$pgpool_bin" ] || { log "pgpool is not installed: run scripts/services/pgpool.sh start"; exit 1; }
   stop_pgpool
   write_config
   log "starting pgpool-II on 127.0.0.1:$port (primary :$primary_port, replica :$replica_port)"
@@ -119,23 +122,29 @@ launch() {
 }
 
 start() {
+  [ -n "$pgpool_bin" ] || apt_install pgpool-II pgpool2
+  pgpool_bin=$(find_pgpool)
+  [ -x "$pgpool_bin" ] || { log "pgpool not found after installing its package"; exit 1; }
+  emit PBXKIT_TEST_PGPOOL_BIN "$pgpool_bin"
+  log "pgpool-II: $("$pgpool_bin" --version 2>&1 | head -n 1)"
+}
+
+stop() { :; }
+
+up() {
   if healthy; then
     log "pgpool-II already running on 127.0.0.1:$port: reusing it"
   else
     launch
-    emit PBXKIT_SVC_PGPOOL_STARTED 1
   fi
   emit PBXKIT_TEST_PGPOOL_URL "postgres://postgres@127.0.0.1:$port/postgres"
-  emit PBXKIT_SVC_PGPOOL_DIR "$dir"
 }
 
 repair() { healthy || launch; }
 
-stop() {
-  if [ "${PBXKIT_SVC_PGPOOL_STARTED:-0}" = 1 ] && [ "${PBXKIT_KEEP_SERVICES:-0}" != 1 ]; then
-    log "stopping the pgpool-II this run started"
-    stop_pgpool
-  fi
+down() {
+  stop_pgpool
+  rm -rf "$dir"
 }
 
 "$1"

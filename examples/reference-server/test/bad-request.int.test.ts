@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,43 +6,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { healthUntil } from './helpers.js';
+import { startServerProcess } from './server-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const serverDir = resolve(here, '..');
 const root = resolve(here, '../../..');
-
-/** Starts the reference server as `pnpm start` does, in a process of its own; resolves with its URL. */
-async function startServerProcess(
-  dataDir: string,
-  env: Record<string, string> = {},
-): Promise<{ url: string; child: ChildProcess; exited: Promise<string>; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(serverDir, 'src/main.ts')], {
-    cwd: serverDir,
-    env: {
-      ...process.env,
-      PBXKIT_PORT: '0',
-      PBXKIT_DATA_DIR: dataDir,
-      TSX_TSCONFIG_PATH: join(root, 'tsconfig.json'),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<string>((done) =>
-    child.once('exit', (code, signal) => done(`exited (code ${code}, signal ${signal})`)),
-  );
-  const url = await new Promise<string>((found, failed) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /pbxkit reference server on (http:\/\/\S+)/.exec(output);
-      if (match) found(match[1] as string);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then((how) => failed(new Error(`the server ${how} before listening:\n${output}`)));
-  });
-  return { url, child, exited, output: () => output };
-}
 
 describe('reference server: no request can end the process', () => {
   it('answers a path with an invalid percent-escape with 400, and the next request as usual', {

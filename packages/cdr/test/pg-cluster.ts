@@ -10,31 +10,67 @@ import { CdrDispatcher } from '../src/dispatch/dispatcher.js';
 import type { CdrSink } from '../src/sink.js';
 import { CdrSpool } from '../src/spool/spool.js';
 import { makeCdr } from './dispatch-helpers.js';
+import { freePort } from './private-postgres.js';
 
 const run = promisify(execFile);
 const servicesDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../scripts/services');
 
-/** A variable scripts/with-test-services.sh set (pg-pair.sh, pgpool.sh), or a clear error. */
-export function serviceEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(
-      `${name} is not set: run the integration tests through scripts/with-test-services.sh (pg-pair.sh and ` +
-        'pgpool.sh start the PostgreSQL pair and pgpool-II)',
-    );
+/**
+ * A PostgreSQL primary with its synchronous streaming replica and pgpool-II in front, of the test's own on free
+ * ports (scripts/services/pg-pair.sh and pgpool.sh `up`): the tests crash the primary, so test runs at the same
+ * time must not share one.
+ */
+export class PgCluster {
+  private constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    readonly primaryUrl: string,
+    readonly replicaUrl: string,
+    readonly pgpoolUrl: string,
+  ) {}
+
+  static async up(): Promise<PgCluster> {
+    if (!process.env.PBXKIT_TEST_PGPOOL_BIN) {
+      throw new Error(
+        'PBXKIT_TEST_PGPOOL_BIN is not set: run the integration tests through scripts/with-test-services.sh ' +
+          "(pgpool.sh installs Debian's pgpool2 and sets it)",
+      );
+    }
+    const ports: number[] = [];
+    while (ports.length < 4) {
+      const port = await freePort();
+      if (!ports.includes(port)) ports.push(port);
+    }
+    const [primary, replica, pgpool, pcp] = ports.map(String) as [string, string, string, string];
+    const env = {
+      ...process.env,
+      PBXKIT_PG_PAIR_PORT: primary,
+      PBXKIT_PG_PAIR_REPLICA_PORT: replica,
+      PBXKIT_PGPOOL_PORT: pgpool,
+      PBXKIT_PGPOOL_PCP_PORT: pcp,
+    };
+    const url = (port: string) => `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const cluster = new PgCluster(env, url(primary), url(replica), url(pgpool));
+    await cluster.run('pg-pair', 'up');
+    await cluster.run('pgpool', 'up');
+    return cluster;
   }
-  return value;
-}
 
-/** Runs a subcommand of a service script (`crash-primary`, `promote`, `repair`). */
-export async function service(script: 'pg-pair' | 'pgpool', command: string): Promise<void> {
-  await run('bash', [join(servicesDir, `${script}.sh`), command], { env: process.env });
-}
+  /** Runs a subcommand of pg-pair.sh or pgpool.sh on this cluster (`crash-primary`, `promote`, ...). */
+  async run(script: 'pg-pair' | 'pgpool', command: string): Promise<void> {
+    await run('bash', [join(servicesDir, `${script}.sh`), command], { env: this.env });
+  }
 
-/** Puts the pair and pgpool back as the services started them (primary :54371, replica :54372). */
-export async function repairCluster(): Promise<void> {
-  await service('pg-pair', 'repair');
-  await service('pgpool', 'repair');
+  /** Rebuilds the pair and restarts pgpool when a test left them failed over. */
+  async repair(): Promise<void> {
+    await this.run('pg-pair', 'repair');
+    await this.run('pgpool', 'repair');
+  }
+
+  /** Stops pgpool and both servers and deletes their files. */
+  async down(): Promise<void> {
+    await this.run('pgpool', 'down');
+    await this.run('pg-pair', 'down');
+  }
 }
 
 /** `url` with another database. */
@@ -61,10 +97,10 @@ async function queryOne<T>(url: string, sql: string, params: unknown[] = []): Pr
  * too: pgpool-II opens every session on every backend, and synchronous replication waits for the standby to
  * flush a commit, not to apply it.
  */
-export async function createDatabase(primaryUrl: string, prefix: string): Promise<string> {
+export async function createDatabase(cluster: PgCluster, prefix: string): Promise<string> {
   const name = `${prefix}_${randomUUID().slice(0, 8)}`;
-  await queryOne(primaryUrl, `create database ${name}`);
-  const replicaUrl = serviceEnv('PBXKIT_TEST_PG_REPLICA_URL');
+  await queryOne(cluster.primaryUrl, `create database ${name}`);
+  const replicaUrl = cluster.replicaUrl;
   const deadline = Date.now() + 60_000;
   const exists = 'select count(*)::int as v from pg_database where datname = $1';
   while ((await queryOne<number>(replicaUrl, exists, [name])) !== 1) {

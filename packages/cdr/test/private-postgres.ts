@@ -29,7 +29,8 @@ function postgresBin(): string {
   return join('/usr/lib/postgresql', newest, 'bin');
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on at the moment, on 127.0.0.1. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

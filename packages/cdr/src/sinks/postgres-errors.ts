@@ -1,4 +1,4 @@
-import { errorChain, errorCode, isTransientError } from '../sink-errors.js';
+import { CdrSinkUnavailableError, errorChain, errorCode, isTransientError } from '../sink-errors.js';
 
 /**
  * SQLSTATE classes that are about the rows themselves: 22 data exception (a NUL byte in a text value, a bad
@@ -45,11 +45,11 @@ function sqlState(err: unknown): string | undefined {
  * database, 42 a missing table or privilege, ...; pg's own connection errors (terminated, connect timeout,
  * client closed); core's `SQL_NO_SUITABLE_HOST` (no host of a multi-host connection string takes writes, as
  * between a primary's crash and its replica's promotion); and Node's network errors (refused, reset, timeout,
- * DNS). Unknown errors count as attempts.
+ * DNS); and a {@link CdrSinkUnavailableError}, whatever it wraps. Unknown errors count as attempts.
  */
 export function isPostgresTransient(err: unknown): boolean {
   for (const e of errorChain(err)) {
-    if (errorCode(e) === 'SQL_NO_SUITABLE_HOST') return true;
+    if (e instanceof CdrSinkUnavailableError || errorCode(e) === 'SQL_NO_SUITABLE_HOST') return true;
     const state = sqlState(e);
     if (state !== undefined) return !RECORD_CLASSES.has(state.slice(0, 2));
     const message = (e as { message?: unknown } | null)?.message;

@@ -14,6 +14,7 @@ import { type FusionPbxRow, toFusionPbxRow } from '../fusionpbx/row.js';
 import { fusionPbxDdl } from '../fusionpbx/schema.js';
 import type { CdrRecord } from '../record.js';
 import type { CdrStore, PreparedCdr, PreparingCdrSink } from '../sink.js';
+import { CdrSinkUnavailableError } from '../sink-errors.js';
 import { type ExtensionKeys, extensionKeys, FusionPbxLookups } from './fusionpbx-lookups.js';
 import { isPostgresTransient } from './postgres-errors.js';
 
@@ -159,7 +160,11 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
     if (this.options.ensureSchema !== true) return db;
     this.schemaReady ??= this.createSchema().catch((err: unknown) => {
       this.schemaReady = undefined;
-      throw err;
+      // Not about the records being written: two receivers creating the tables of a fresh database at once
+      // can fail with 23505 on PostgreSQL's catalog, which would otherwise count as the records' fault.
+      throw new CdrSinkUnavailableError(`could not create the CDR tables: ${(err as Error).message}`, {
+        cause: err,
+      });
     });
     await this.schemaReady;
     return db;
