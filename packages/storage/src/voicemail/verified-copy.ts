@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import type { ObjectInfo, StorageBackend } from '../backend.js';
+import { contentTypeFor, type ObjectInfo, type StorageBackend } from '../backend.js';
 import { StorageVerifyError } from '../errors.js';
 
 /** The SHA-256 (hex) of an object's bytes. */
@@ -42,6 +42,7 @@ export async function uploadVerified(
   if (!(existing && existing.size === before.size && existing.metadata?.sha256 === sha256)) {
     const body = await source.read(key, options.signal ? { signal: options.signal } : {});
     await target.write(key, body, {
+      contentType: contentTypeFor(key),
       metadata: { ...options.metadata, sha256 },
       ...(options.signal ? { signal: options.signal } : {}),
     });
