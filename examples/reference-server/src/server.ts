@@ -11,6 +11,7 @@ import { operatorGate } from './wiring/auth.js';
 import { createStore, startCdr } from './wiring/cdr.js';
 import { openDatabase } from './wiring/database.js';
 import { cdrLocator, openStorage, recordingsHandler } from './wiring/storage.js';
+import { startVoicemail, type Voicemail } from './wiring/voicemail.js';
 
 /** A running reference server. */
 export interface ReferenceServer {
@@ -20,6 +21,8 @@ export interface ReferenceServer {
   spool: CdrSpool;
   store: PostgresCdrSink;
   storage: Storage;
+  /** Voicemail, when `PBXKIT_VOICEMAIL_*` is configured. */
+  voicemail: Voicemail | undefined;
   registry: Registry;
   /** What `GET /health` answers. */
   health(): Promise<HealthReport>;
@@ -68,6 +71,10 @@ export async function startReferenceServer(
           : 'no operator authentication configured: recordings and /metrics serve clients on this machine only',
       );
     }
+    const voicemail = config.voicemail
+      ? await startVoicemail(config.voicemail, config, gate, { logger, registry })
+      : undefined;
+    if (voicemail) closers.push(() => voicemail.close());
     const health = createHealthCheck({
       dispatcher: cdr.dispatcher,
       store,
@@ -78,6 +85,7 @@ export async function startReferenceServer(
     const listener = createRoutes({
       receiver: cdr.receiver,
       recordings: recordingsHandler(storage, gate, config, { logger, registry }),
+      voicemail: voicemail?.handler,
       peer: storage.peerHandler
         ? { handler: storage.peerHandler, basePath: storage.config.peerBasePath }
         : undefined,
@@ -117,6 +125,7 @@ export async function startReferenceServer(
       spool: cdr.spool,
       store,
       storage,
+      voicemail,
       registry,
       health,
       async close() {

@@ -30,8 +30,8 @@ export interface VoicemailImportOptions {
   dryRun?: boolean;
   /** Copies at once. Default 4. */
   concurrency?: number;
-  /** How copies are proved. Default `read-back`. */
-  verify?: 'read-back' | 'metadata';
+  /** How copies are proved (see `uploadVerified`). Default `etag`. */
+  verify?: 'etag' | 'read-back' | 'metadata';
   /** Called after each file (for a progress display). */
   onFile?: (key: string, result: 'imported' | 'present' | 'planned' | 'failed') => void;
 }
