@@ -12,6 +12,8 @@ export interface Routes {
   receiver: CdrRequestHandler;
   /** `GET|HEAD /recordings/<uuid>` and `/recordings/<uuid>/link`: behind the operator gate (its `authorize`). */
   recordings: RecordingsHandler;
+  /** `GET|HEAD /voicemail/<domain>/<user>/<uuid>` and `…/link`: behind the same gate, when voicemail is configured. */
+  voicemail?: RecordingsHandler | undefined;
   /** `<peerBasePath>/…`: other instances, signed with the peer secret (no operator auth). */
   peer: { handler: PeerHandler; basePath: string } | undefined;
   /** The web console (`/`, `/search`, `/calls/<uuid>`, `/pipeline`, `/assets/…`, `/api/…`): behind the gate. */
@@ -81,6 +83,8 @@ export function createRoutes(routes: Routes): (req: IncomingMessage, res: Server
       });
     }
     if (path === '/recordings' || path.startsWith('/recordings/')) return routes.recordings(req, res);
+    if (routes.voicemail && (path === '/voicemail' || path.startsWith('/voicemail/')))
+      return routes.voicemail(req, res);
     if (routes.console?.owns(path)) {
       if (!routes.gate.guard(req, res)) return;
       return routes.console.handle(req, res, path);

@@ -12,6 +12,7 @@ import { operatorGate } from './wiring/auth.js';
 import { createStore, startCdr } from './wiring/cdr.js';
 import { openDatabase } from './wiring/database.js';
 import { cdrLocator, openStorage, recordingsHandler } from './wiring/storage.js';
+import { startVoicemail, type Voicemail } from './wiring/voicemail.js';
 
 /** A running reference server. */
 export interface ReferenceServer {
@@ -23,6 +24,8 @@ export interface ReferenceServer {
   cdrArchive: CdrArchive | undefined;
   store: PostgresCdrSink;
   storage: Storage;
+  /** Voicemail, when `PBXKIT_VOICEMAIL_*` is configured. */
+  voicemail: Voicemail | undefined;
   registry: Registry;
   /** What `GET /health` answers. */
   health(): Promise<HealthReport>;
@@ -71,6 +74,10 @@ export async function startReferenceServer(
           : 'no operator authentication configured: recordings and /metrics serve clients on this machine only',
       );
     }
+    const voicemail = config.voicemail
+      ? await startVoicemail(config.voicemail, config, gate, { logger, registry })
+      : undefined;
+    if (voicemail) closers.push(() => voicemail.close());
     const health = createHealthCheck({
       dispatcher: cdr.dispatcher,
       store,
@@ -84,6 +91,7 @@ export async function startReferenceServer(
       console: webConsole,
       receiver: cdr.receiver,
       recordings: recordingsHandler(storage, gate, config, { logger, registry }),
+      voicemail: voicemail?.handler,
       peer: storage.peerHandler
         ? { handler: storage.peerHandler, basePath: storage.config.peerBasePath }
         : undefined,
@@ -124,6 +132,7 @@ export async function startReferenceServer(
       cdrArchive: cdr.archive,
       store,
       storage,
+      voicemail,
       registry,
       health,
       async close() {

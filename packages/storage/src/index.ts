@@ -103,12 +103,26 @@ export {
 } from './voicemail/events.js';
 export { FusionPbxVoicemailIndex, type FusionPbxVoicemailIndexOptions } from './voicemail/fusionpbx-index.js';
 export {
+  createVoicemailHandler,
+  parseVoicemailId,
+  signVoicemailUrl,
+  type VoicemailHandlerOptions,
+  type VoicemailLinkOptions,
+  VoicemailSource,
+  type VoicemailSourceOptions,
+} from './voicemail/http.js';
+export {
   mailboxPrefix,
   parseVoicemailKey,
   type VoicemailFileKind,
   type VoicemailKeyParts,
   voicemailKeyOf,
 } from './voicemail/layout.js';
+export {
+  importVoicemail,
+  type VoicemailImportOptions,
+  type VoicemailImportReport,
+} from './voicemail/migrate.js';
 export { ModVoicemailIndex, type ModVoicemailIndexOptions } from './voicemail/mod-voicemail-index.js';
 export {
   MemoryVoicemailNotifier,

@@ -5,7 +5,7 @@ describe('README examples run as written', () => {
   const examples = readmeExamples('storage', (code) => code.startsWith('// Runs as is.'));
 
   it('finds the runnable examples', () => {
-    expect(examples).toHaveLength(3);
+    expect(examples).toHaveLength(4);
   });
 
   const expectations: Array<(log: unknown[][]) => void> = [
@@ -27,6 +27,9 @@ describe('README examples run as written', () => {
         [403],
         ['attachment; filename="5c7b0f0e-1111-4222-8333-444455556666.wav"'],
       ]);
+    },
+    (log) => {
+      expect(log).toEqual([[1], ['RIFF....WAVE a voicemail'], [206, 'voicemail'], [404]]);
     },
   ];
 

@@ -52,6 +52,19 @@ export async function startNode(
     reconcileIntervalMs: 0,
     graceMs: 1000,
     minFileAgeMs: 0,
+    ...(process.env.VM_DEBUG
+      ? {
+          logger: {
+            debug() {},
+            info() {},
+            warn: console.warn,
+            error: console.error,
+            child() {
+              return this;
+            },
+          } as never,
+        }
+      : {}),
     ...extra,
   });
   agent.start();

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FakeFreeSwitch } from '@pbxkit/esl/testing';
@@ -194,3 +194,6 @@ export async function tcpProxy(
   await up();
   return { url: `http://127.0.0.1:${port}`, down, up, close: down };
 }
+
+/** SHA-256 (hex) of bytes. */
+export const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -8,11 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Of } from '../src/index.js';
 import { s3Backend } from './s3-helpers.js';
-import { MOD_VOICEMAIL_DDL, ownDatabase, wavBytes } from './vm-helpers.js';
+import { MOD_VOICEMAIL_DDL, ownDatabase, sha, wavBytes } from './vm-helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('voicemail agent killed with SIGKILL mid-upload', () => {
   let db: Awaited<ReturnType<typeof ownDatabase>>;

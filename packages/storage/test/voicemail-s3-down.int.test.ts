@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Registry } from '@pbxkit/core';
@@ -7,10 +6,9 @@ import { testS3 } from '../../../scripts/test-env.js';
 import { sha256Of } from '../src/index.js';
 import { s3Backend } from './s3-helpers.js';
 import { type RunningNode, startNode } from './vm-cluster.js';
-import { eventually, leaveMessage, MOD_VOICEMAIL_DDL, ownDatabase, tcpProxy } from './vm-helpers.js';
+import { eventually, leaveMessage, MOD_VOICEMAIL_DDL, ownDatabase, sha, tcpProxy } from './vm-helpers.js';
 
 const BOX = { domain: 'pbx.example.com', user: '2000' };
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('voicemail while the shared tier (S3) is down', () => {
   let db: Awaited<ReturnType<typeof ownDatabase>>;

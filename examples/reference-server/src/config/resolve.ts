@@ -50,6 +50,8 @@ export interface ReferenceServerConfig {
   auth: HttpAuthOptions | undefined;
   /** `PBXKIT_AUTH_OPEN`: serve recordings and metrics without authentication on a non-loopback address. */
   authOpen: boolean;
+  /** Voicemail (`PBXKIT_VOICEMAIL_*`): `/voicemail` and, with an ESL connection, this node's agent; off when unset. */
+  voicemail: VoicemailConfig | undefined;
   health: {
     /** A sink whose oldest waiting CDR is older than this is stuck: 503. Default 300 s. */
     maxLagMs: number;
@@ -58,6 +60,22 @@ export interface ReferenceServerConfig {
     /** Longest wait for one part's answer (the database, S3). Default 5000 ms. */
     timeoutMs: number;
   };
+}
+
+/** Voicemail across nodes, see `@pbxkit/storage`'s VoicemailAgent and createVoicemailHandler. */
+export interface VoicemailConfig {
+  /** The database of the voicemail tables. `PBXKIT_VOICEMAIL_DATABASE_URL`, default `PBXKIT_DATABASE_URL`. */
+  databaseUrl: string;
+  /** `mod_voicemail` (voicemail_msgs, the default) or `fusionpbx` (v_voicemail_messages). */
+  schema: 'mod_voicemail' | 'fusionpbx';
+  /** This node's `<storage_dir>/voicemail`; unset on a portal that runs beside no switch. */
+  root: string | undefined;
+  /** Key prefix of voicemail in the storage S3 bucket. Default `voicemail`. */
+  s3Prefix: string;
+  /** FreeSWITCH's event socket: the agent runs when it is set (needs `root` and the S3 bucket). */
+  esl: { host: string; port: number; password: string } | undefined;
+  reconcileMs: number;
+  evictDays: number | undefined;
 }
 
 type Values = Record<string, string | undefined>;
@@ -171,6 +189,7 @@ export function resolveConfig(values: Values): ReferenceServerConfig {
     storage,
     auth,
     authOpen,
+    voicemail: voicemailConfig(str, num, databaseUrl, storage),
     health: {
       maxLagMs: num('PBXKIT_HEALTH_MAX_LAG_SECONDS', 300, positive, 'a number of seconds > 0') * 1000,
       minFreeBytes: Math.round(
@@ -266,6 +285,60 @@ function pair(
     );
   }
   return { username, password };
+}
+
+function voicemailConfig(
+  str: (name: string) => string | undefined,
+  num: (name: string, fallback: number, ok: (n: number) => boolean, what: string) => number,
+  databaseUrl: string | undefined,
+  storage: StorageConfig,
+): VoicemailConfig | undefined {
+  const url = str('PBXKIT_VOICEMAIL_DATABASE_URL');
+  const root = str('PBXKIT_VOICEMAIL_ROOT');
+  const eslHost = str('PBXKIT_VOICEMAIL_ESL_HOST');
+  if (url === undefined && root === undefined && eslHost === undefined) return undefined;
+  const db = url ?? databaseUrl;
+  if (db === undefined || !/^postgres(ql)?:\/\//.test(db)) {
+    throw new ConfigError(
+      'PBXKIT_VOICEMAIL_DATABASE_URL must be the postgres:// URL of the voicemail tables (or set PBXKIT_DATABASE_URL)',
+    );
+  }
+  const schema = (str('PBXKIT_VOICEMAIL_SCHEMA') ?? 'mod_voicemail').toLowerCase();
+  if (schema !== 'mod_voicemail' && schema !== 'fusionpbx') {
+    throw new ConfigError('PBXKIT_VOICEMAIL_SCHEMA must be mod_voicemail or fusionpbx');
+  }
+  let esl: VoicemailConfig['esl'];
+  if (eslHost !== undefined) {
+    if (root === undefined)
+      throw new ConfigError(
+        'PBXKIT_VOICEMAIL_ESL_HOST needs PBXKIT_VOICEMAIL_ROOT: the agent keeps that tree',
+      );
+    if (!storage.s3)
+      throw new ConfigError(
+        'PBXKIT_VOICEMAIL_ESL_HOST needs PBXKIT_STORAGE_S3_BUCKET: the agent uploads there',
+      );
+    const port = num(
+      'PBXKIT_VOICEMAIL_ESL_PORT',
+      8021,
+      (n) => Number.isInteger(n) && n > 0 && n < 65536,
+      'a port',
+    );
+    esl = { host: eslHost, port, password: str('PBXKIT_VOICEMAIL_ESL_PASSWORD') ?? 'ClueCon' };
+  }
+  const evict = str('PBXKIT_VOICEMAIL_EVICT_DAYS');
+  return {
+    databaseUrl: db,
+    schema,
+    root: root === undefined ? undefined : resolve(root),
+    s3Prefix: str('PBXKIT_VOICEMAIL_S3_PREFIX') ?? 'voicemail',
+    esl,
+    reconcileMs:
+      num('PBXKIT_VOICEMAIL_RECONCILE_SECONDS', 60, (n) => n > 0, 'a number of seconds > 0') * 1000,
+    evictDays:
+      evict === undefined
+        ? undefined
+        : num('PBXKIT_VOICEMAIL_EVICT_DAYS', 0, (n) => n > 0, 'a number of days > 0'),
+  };
 }
 
 function bool(value: string | undefined, name: string): boolean {

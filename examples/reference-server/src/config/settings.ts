@@ -102,6 +102,16 @@ export const SETTINGS: readonly Setting[] = [
   s('storage.archive.intervalMinutes', 'PBXKIT_STORAGE_ARCHIVE_INTERVAL_MINUTES'),
   s('storage.archive.diskUsedPercent', 'PBXKIT_STORAGE_ARCHIVE_DISK_USED_PERCENT'),
   s('storage.archive.lockUrl', 'PBXKIT_STORAGE_ARCHIVE_LOCK_URL'),
+
+  s('voicemail.databaseUrl', 'PBXKIT_VOICEMAIL_DATABASE_URL'),
+  s('voicemail.schema', 'PBXKIT_VOICEMAIL_SCHEMA'),
+  s('voicemail.root', 'PBXKIT_VOICEMAIL_ROOT'),
+  s('voicemail.s3Prefix', 'PBXKIT_VOICEMAIL_S3_PREFIX'),
+  s('voicemail.esl.host', 'PBXKIT_VOICEMAIL_ESL_HOST'),
+  s('voicemail.esl.port', 'PBXKIT_VOICEMAIL_ESL_PORT'),
+  s('voicemail.esl.password', 'PBXKIT_VOICEMAIL_ESL_PASSWORD', { secret: true }),
+  s('voicemail.reconcileSeconds', 'PBXKIT_VOICEMAIL_RECONCILE_SECONDS'),
+  s('voicemail.evictDays', 'PBXKIT_VOICEMAIL_EVICT_DAYS'),
 ];
 
 export const SETTING_BY_KEY = new Map(SETTINGS.map((setting) => [setting.key, setting]));

@@ -14,7 +14,7 @@ import { type ByteRange, contentTypeFor, type ObjectInfo } from '../backend.js';
 import { StorageError, StorageNotFoundError } from '../errors.js';
 import type { RecordingSource, ResolvedRecording } from '../recording.js';
 import { neverReject, type RequestHandler } from './guard.js';
-import { RECORDING_ID_RE, signRecordingUrl } from './links.js';
+import { RECORDING_ID_RE, signRecordingUrl, signResourceUrl } from './links.js';
 import { PumpError, pump } from './pump.js';
 import { parseRange } from './range.js';
 
@@ -43,6 +43,13 @@ export interface RecordingsHandlerOptions {
   source: RecordingSource | ((uuid: string) => Promise<ResolvedRecording | undefined>);
   /** Path prefix; requests are `GET|HEAD {basePath}/{uuid}`. Default `/recordings`. */
   basePath?: string;
+  /**
+   * How ids are written in paths, for serving something other than call recordings by uuid (the voicemail
+   * handler's `<domain>/<user>/<uuid>`): `parse` gets the path after `basePath/` (still percent-encoded) and
+   * returns the id, or `undefined` for a 404; `path` writes an id back (for signed links); `noun` names the
+   * thing in 404 reasons. Default: one segment matching {@link RECORDING_ID_RE}, a call uuid.
+   */
+  ids?: { parse(rest: string): string | undefined; path(id: string): string; noun: string };
   /**
    * Decides whether this request may have this recording. Default: everyone may. `authorizeRecordings(auth)`
    * accepts operators' bearer tokens or Basic users, or a signed link to this recording.
@@ -177,13 +184,16 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
     }
     let signed: string;
     try {
-      signed = signRecordingUrl(uuid, {
+      const linkOptions = {
         signer: links.signer,
         expiresInSeconds,
         download: url.searchParams.get('download') === '1',
         basePath,
         ...(links.publicUrl ? { baseUrl: links.publicUrl } : {}),
-      });
+      };
+      signed = options.ids
+        ? signResourceUrl(options.ids.path(uuid), linkOptions, basePath)
+        : signRecordingUrl(uuid, linkOptions);
     } catch (err) {
       if (!(err instanceof AuthConfigError)) throw err;
       json(req, res, 400, { error: 'bad_request', reason: err.message });
@@ -210,15 +220,15 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
     let rest = url.pathname.slice(basePath.length + 1);
     const wantsLink = options.links !== undefined && rest.endsWith('/link');
     if (wantsLink) rest = rest.slice(0, -'/link'.length);
-    let uuid: string;
+    let uuid: string | undefined;
     try {
-      uuid = decodeURIComponent(rest);
+      uuid = options.ids ? options.ids.parse(rest) : decodeURIComponent(rest);
     } catch {
       json(req, res, 400, { error: 'bad_request', reason: 'the path has an invalid percent-escape' });
       return true;
     }
-    if (!RECORDING_ID_RE.test(uuid)) {
-      json(req, res, 404, { error: 'not_found', reason: 'not a call uuid' });
+    if (uuid === undefined || (!options.ids && !RECORDING_ID_RE.test(uuid))) {
+      json(req, res, 404, { error: 'not_found', reason: `not a ${options.ids?.noun ?? 'call uuid'}` });
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -243,7 +253,8 @@ export function createRecordingsHandler(options: RecordingsHandlerOptions): Reco
       for (let attempt = 1; ; attempt++) {
         const found = await resolve(uuid);
         if (!found) {
-          json(req, res, 404, { error: 'not_found', reason: `no recording for call ${uuid}` });
+          const reason = options.ids ? `no ${options.ids.noun} ${uuid}` : `no recording for call ${uuid}`;
+          json(req, res, 404, { error: 'not_found', reason });
           return true;
         }
         if (options.redirectToUrl && found.url) {

@@ -38,14 +38,26 @@ export function signRecordingUrl(uuid: string, options: RecordingLinkOptions): s
   if (typeof uuid !== 'string' || !RECORDING_ID_RE.test(uuid)) {
     throw new AuthConfigError(`${JSON.stringify(uuid)} is not a call uuid the recordings handler serves`);
   }
+  return signResourceUrl(encodeURIComponent(uuid), options, '/recordings');
+}
+
+/**
+ * Signs `{basePath}/{rest}` (`rest` already percent-encoded), with `?download=1` when asked: the link builder of
+ * recordings and of voicemail messages.
+ */
+export function signResourceUrl(
+  rest: string,
+  options: RecordingLinkOptions,
+  defaultBasePath: string,
+): string {
   const signer =
     options.signer ??
     new UrlSigner({
       secret: options.secret as string | Buffer,
       maxLifetimeSeconds: Math.max(1, options.expiresInSeconds),
     });
-  const basePath = (options.basePath ?? '/recordings').replace(/\/+$/, '');
-  const path = `${basePath}/${encodeURIComponent(uuid)}${options.download ? '?download=1' : ''}`;
+  const basePath = (options.basePath ?? defaultBasePath).replace(/\/+$/, '');
+  const path = `${basePath}/${rest}${options.download ? '?download=1' : ''}`;
   const signed = signer.sign(path, { expiresInSeconds: options.expiresInSeconds });
   return options.baseUrl ? `${options.baseUrl.replace(/\/+$/, '')}${signed}` : signed;
 }

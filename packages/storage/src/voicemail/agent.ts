@@ -36,8 +36,11 @@ export interface VoicemailAgentOptions {
   pull?: 'eager' | 'lazy';
   /** Remove local copies of messages older than this many days and not accessed for as long, once the shared copy is proved. Default never. */
   evictAfterDays?: number;
-  /** How uploads are proved (see `uploadVerified`). Default `read-back`. */
-  verify?: 'read-back' | 'metadata';
+  /**
+   * How uploads are proved (see `uploadVerified`): `etag` (default) accepts the S3 ETag when it is the MD5 of
+   * the bytes and reads back otherwise; `read-back` always reads the object back.
+   */
+  verify?: 'etag' | 'read-back' | 'metadata';
   /** Copies at once during a reconcile. Default 4. */
   concurrency?: number;
   now?: () => number;

@@ -94,13 +94,16 @@ export function parseVoicemailEvent(headers: Record<string, string | undefined>)
 export interface EslEventEmitterLike {
   subscribe(events: string[]): Promise<void>;
   on(event: 'event', listener: (event: { headers: Record<string, string> }) => void): unknown;
+  on(event: 'connected', listener: () => void): unknown;
   off(event: 'event', listener: (event: { headers: Record<string, string> }) => void): unknown;
+  off(event: 'connected', listener: () => void): unknown;
 }
 
 /**
  * A {@link VoicemailEventSource} on an ESL client: subscribes to `CUSTOM vm::maintenance` (nothing else: every
- * word after `CUSTOM` is a subclass) and hands each parsed event on. A failed subscription goes to `onError`;
- * the agent's periodic reconcile covers what is missed meanwhile.
+ * word after `CUSTOM` is a subclass) and hands each parsed event on. A subscription that fails (the client not
+ * connected yet) goes to `onError` and is tried again when the client connects; once it took, the client
+ * re-applies it after every reconnection. The agent's periodic reconcile covers what is missed meanwhile.
  */
 export function voicemailEventsFromEsl(
   client: EslEventEmitterLike,
@@ -112,10 +115,22 @@ export function voicemailEventsFromEsl(
         const parsed = parseVoicemailEvent(event.headers);
         if (parsed) listener(parsed);
       };
+      let stopped = false;
+      const attempt = (): void => {
+        client.subscribe(['CUSTOM', 'vm::maintenance']).then(
+          () => client.off('connected', attempt),
+          (err: unknown) => {
+            if (!stopped) onError(err);
+          },
+        );
+      };
       client.on('event', onEvent);
-      client.subscribe(['CUSTOM', 'vm::maintenance']).catch(onError);
+      client.on('connected', attempt);
+      attempt();
       return () => {
+        stopped = true;
         client.off('event', onEvent);
+        client.off('connected', attempt);
       };
     },
   };

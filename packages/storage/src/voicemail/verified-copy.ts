@@ -1,13 +1,31 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import type { ObjectInfo, StorageBackend } from '../backend.js';
+import { contentTypeFor, type ObjectInfo, type StorageBackend } from '../backend.js';
 import { StorageVerifyError } from '../errors.js';
 
 /** The SHA-256 (hex) of an object's bytes. */
 export async function sha256Of(backend: StorageBackend, key: string, signal?: AbortSignal): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of await backend.read(key, signal ? { signal } : {})) h.update(chunk as Buffer);
-  return h.digest('hex');
+  return (await digestsOf(backend, key, signal)).sha256;
+}
+
+/** SHA-256 and MD5 (hex) of an object's bytes, in one read. */
+async function digestsOf(
+  backend: StorageBackend,
+  key: string,
+  signal?: AbortSignal,
+): Promise<{ sha256: string; md5: string }> {
+  const sha = createHash('sha256');
+  const md5 = createHash('md5');
+  for await (const chunk of await backend.read(key, signal ? { signal } : {})) {
+    sha.update(chunk as Buffer);
+    md5.update(chunk as Buffer);
+  }
+  return { sha256: sha.digest('hex'), md5: md5.digest('hex') };
+}
+
+/** True when an ETag is the plain MD5 of the object (S3 single-part uploads without SSE-KMS). */
+function etagIsMd5(etag: string | undefined, md5: string): boolean {
+  return etag !== undefined && etag.replace(/^W\//, '').replace(/"/g, '').toLowerCase() === md5;
 }
 
 /** What {@link uploadVerified} did. */
@@ -20,8 +38,9 @@ export interface VerifiedUpload {
 
 /**
  * Copies `key` from `source` to `target` and proves the copy before resolving: the target's size must match and
- * its bytes, read back, must hash to the source's SHA-256 (`verify: 'metadata'` trusts the checksum stored with
- * the object instead of reading it back). A target that already holds the same size and stored checksum is not
+ * so must a checksum the target computed over what it stored: its ETag when that is the MD5 of the bytes (S3
+ * single-part uploads), else the bytes read back must hash to the source's SHA-256 (`verify: 'read-back'`
+ * always reads back; `verify: 'metadata'` trusts the checksum stored with the object). A target that already holds the same size and stored checksum is not
  * written again. Rejects with `StorageVerifyError` when the copy differs or the source changed meanwhile; a
  * failed copy is left for the caller to retry (nothing is deleted here).
  */
@@ -31,17 +50,18 @@ export async function uploadVerified(
   key: string,
   options: {
     metadata?: Record<string, string>;
-    verify?: 'read-back' | 'metadata';
+    verify?: 'etag' | 'read-back' | 'metadata';
     signal?: AbortSignal;
   } = {},
 ): Promise<VerifiedUpload> {
   const before = await source.stat(key);
-  const sha256 = await sha256Of(source, key, options.signal);
+  const { sha256, md5 } = await digestsOf(source, key, options.signal);
   const existing = await target.stat(key).catch(() => undefined);
   let uploaded = false;
   if (!(existing && existing.size === before.size && existing.metadata?.sha256 === sha256)) {
     const body = await source.read(key, options.signal ? { signal: options.signal } : {});
     await target.write(key, body, {
+      contentType: contentTypeFor(key),
       metadata: { ...options.metadata, sha256 },
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -51,10 +71,13 @@ export async function uploadVerified(
   if (stored.size !== before.size) {
     throw new StorageVerifyError(key, `${target.name} holds ${stored.size} bytes, the source ${before.size}`);
   }
+  const verify = options.verify ?? 'etag';
   const check =
-    options.verify === 'metadata' && stored.metadata?.sha256
+    verify === 'metadata' && stored.metadata?.sha256
       ? stored.metadata.sha256
-      : await sha256Of(target, key, options.signal);
+      : verify === 'etag' && etagIsMd5(stored.etag, md5)
+        ? sha256
+        : await sha256Of(target, key, options.signal);
   if (check !== sha256) throw new StorageVerifyError(key, `${target.name} sha256 ${check} ≠ ${sha256}`);
   const after = await source.stat(key);
   if (after.size !== before.size || after.lastModified.getTime() !== before.lastModified.getTime()) {
