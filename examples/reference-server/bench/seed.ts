@@ -31,7 +31,7 @@ export async function seedCdrs(db: SqlClient, count: number, batch = 100_000): P
               s = 'missed', s = 'voicemail',
               case when a % 2 = 0 then 'recv_bye' else 'send_bye' end
          from generate_series($1::int, $2::int) as i,
-              lateral (select i / 2 as a) as call,
+              lateral (select (i / 2)::bigint as a) as call,
               lateral (select case when (a * 31) % 100 < 60 then 'answered' when (a * 31) % 100 < 75 then 'missed'
                                    when (a * 31) % 100 < 85 then 'no_answer' when (a * 31) % 100 < 90 then 'busy'
                                    when (a * 31) % 100 < 95 then 'failed' else 'voicemail' end as s) as st,
