@@ -59,9 +59,17 @@ describe('console search parameters', () => {
     const { sql, params } = searchSql(query, 'public.v_xml_cdr');
     expect(sql).not.toContain('1555');
     expect(sql).not.toContain('x.example.com');
-    expect(sql).toContain('(coalesce(duration, 0), xml_cdr_uuid) > ($3, $4::uuid)');
-    expect(sql).toMatch(/order by coalesce\(duration, 0\) asc, xml_cdr_uuid asc limit \$5$/);
+    expect(sql).toContain('((coalesce(duration, 0)), xml_cdr_uuid) > ($3, $4::uuid)');
+    expect(sql).toMatch(/order by \(coalesce\(duration, 0\)\) asc, xml_cdr_uuid asc limit \$5$/);
     expect(params).toEqual(['1555%', 'x.example.com', 30, '6f78e490-0130-4101-bede-be2e52b97936', 11]);
+    // for a prefix matching few rows: the same order, without the sort's index
+    const sparse = searchSql(query, 'public.v_xml_cdr', { sortWithoutIndex: true }).sql;
+    expect(sparse).toContain('order by (coalesce(duration, 0) + 0) asc, xml_cdr_uuid asc');
+    const count = searchSql(query, 'public.v_xml_cdr', { count: true });
+    expect(count.sql).toMatch(
+      /^select count\(\*\) as n from \(select 1 from public.v_xml_cdr where .* limit \$5\) m$/,
+    );
+    expect(count.params.at(-1)).toBe(5001);
   });
 });
 
