@@ -41,7 +41,7 @@ try {
     console.log(
       `seeded ${ROWS.toLocaleString('en')} CDRs (indexes maintained while inserting) in ${((seeded - t0) / 1000).toFixed(0)} s`,
     );
-  }
+  } else await sink.createSchema(); // indexes added since the database was kept
   await sink.close();
 
   const pick = <T>(list: readonly T[], i: number) => list[i % list.length] as T;
