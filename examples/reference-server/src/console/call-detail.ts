@@ -43,9 +43,13 @@ export class CallReader {
     const { rows: legRows } = await db.query(
       `select ${RESULT_COLUMNS.join(', ')} from ${this.tables.cdr}
         where xml_cdr_uuid <> $1::uuid and (
-          xml_cdr_uuid::text = any($2::text[]) or originating_leg_uuid = $1::uuid or bridge_uuid = $1::text)
+          xml_cdr_uuid = any($2::uuid[]) or originating_leg_uuid = $1::uuid or bridge_uuid = $1::text)
         order by start_stamp, xml_cdr_uuid limit 50`,
-      [uuid, [row.bridge_uuid, row.originating_leg_uuid].filter((v) => typeof v === 'string')],
+      // each condition has its index (primary key, originating leg, bridge uuid): no scan of the table
+      [
+        uuid,
+        [row.bridge_uuid, row.originating_leg_uuid].filter((v) => typeof v === 'string' && UUID.test(v)),
+      ],
     );
     const raw = await this.raw(uuid, row);
     let record: CdrRecord | undefined;

@@ -187,16 +187,26 @@ export const RESULT_COLUMNS = [
 
 /**
  * The SQL of one page of a search (parameterised), `limit + 1` rows so the caller knows whether more follow.
- * Keyset pagination on (sort value, uuid): a page costs the same however deep it is.
+ * Keyset pagination on (sort value, uuid): a page costs the same however deep it is. `sortWithoutIndex` keeps
+ * the planner from walking the sort's index (newest first) to find the matches: for filters that match few
+ * rows, that walk reads most of the table before it has a page (see `searchCdrs`). `count` gives the query
+ * counting the matches instead, up to {@link SMALL_RESULT_ROWS} + 1.
  */
-export function searchSql(query: SearchQuery, table: string): { sql: string; params: unknown[] } {
+export function searchSql(
+  query: SearchQuery,
+  table: string,
+  options: { sortWithoutIndex?: boolean; count?: boolean } = {},
+): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const p = (value: unknown) => {
     params.push(value);
     return `$${params.length}`;
   };
   const where: string[] = [];
-  const sortExpr = query.sort === 'start' ? 'start_stamp' : 'coalesce(duration, 0)';
+  // `+ 0` orders the same but hides the sort's index from the planner (see `sortWithoutIndex`).
+  const hide = options.sortWithoutIndex ? " + interval '0 s'" : '';
+  const sortExpr =
+    query.sort === 'start' ? `(start_stamp${hide})` : `(coalesce(duration, 0)${hide ? ' + 0' : ''})`;
   if (query.sort === 'start') where.push('start_stamp is not null');
   if (query.from) where.push(`start_stamp >= ${p(query.from)}`);
   if (query.to) where.push(`start_stamp < ${p(query.to)}`);
@@ -219,8 +229,35 @@ export function searchSql(query: SearchQuery, table: string): { sql: string; par
     const value = query.sort === 'start' ? `${p(query.after.value)}::timestamptz` : p(query.after.value);
     where.push(`(${sortExpr}, xml_cdr_uuid) ${cmp} (${value}, ${p(query.after.uuid)}::uuid)`);
   }
+  const filter = where.length ? ` where ${where.join(' and ')}` : '';
+  if (options.count) {
+    // how many rows match, up to SMALL_RESULT_ROWS + 1: stops there
+    const sql = `select count(*) as n from (select 1 from ${table}${filter} limit ${p(SMALL_RESULT_ROWS + 1)}) m`;
+    return { sql, params };
+  }
   const order = query.order === 'desc' ? 'desc' : 'asc';
-  const sql = `select ${RESULT_COLUMNS.join(', ')} from ${table}${where.length ? ` where ${where.join(' and ')}` : ''}
+  const sql = `select ${RESULT_COLUMNS.join(', ')} from ${table}${filter}
 order by ${sortExpr} ${order}, xml_cdr_uuid ${order} limit ${p(query.limit + 1)}`;
   return { sql, params };
+}
+
+/** Most matches for which {@link searchSql}'s `sortWithoutIndex` is used (see `searchCdrs`). */
+export const SMALL_RESULT_ROWS = 5000;
+
+/**
+ * True when the search narrows the rows by more than time and no index gives its matches in order: a count
+ * first may then pick a better plan. A domain newest first has its index (domain, start): walking it backwards
+ * finds the page at once, even with other filters.
+ */
+export function hasNarrowingFilter(query: SearchQuery): boolean {
+  if (query.uuid || (query.domain && query.sort === 'start')) return false;
+  return Boolean(
+    query.caller ||
+      query.destination ||
+      query.domain ||
+      query.status.length ||
+      query.direction ||
+      query.minDuration !== undefined ||
+      query.maxDuration !== undefined,
+  );
 }

@@ -1,5 +1,13 @@
 import type { SqlClient } from '@pbxkit/core';
-import { type Cursor, encodeCursor, RESULT_COLUMNS, type SearchQuery, searchSql } from './search-query.js';
+import {
+  type Cursor,
+  encodeCursor,
+  hasNarrowingFilter,
+  RESULT_COLUMNS,
+  type SearchQuery,
+  SMALL_RESULT_ROWS,
+  searchSql,
+} from './search-query.js';
 
 /** One search result, JSON-ready. */
 export type ResultRow = Record<(typeof RESULT_COLUMNS)[number], string | number | null>;
@@ -28,10 +36,22 @@ export function shapeRow(row: Record<string, unknown>): ResultRow {
   return out;
 }
 
-/** Searches `v_xml_cdr` (see {@link searchSql}). */
+/**
+ * Searches `v_xml_cdr` (see {@link searchSql}). With filters beyond time (a number prefix, a domain, a status),
+ * the matches are counted first, up to 5000 (bounded: it stops there): when they are fewer, they are read
+ * through the filters' indexes and sorted, rather than by walking the sort's index (newest or longest first)
+ * until a page matches, which the planner picks when it overestimates the matches and which reads most of a
+ * million rows for a rare prefix or a small domain.
+ */
 export async function searchCdrs(db: SqlClient, table: string, query: SearchQuery): Promise<SearchPage> {
-  const { sql, params } = searchSql(query, table);
   const started = performance.now();
+  let small = false;
+  if (hasNarrowingFilter(query)) {
+    const count = searchSql(query, table, { count: true });
+    const { rows } = await db.query<{ n: string | number }>(count.sql, count.params);
+    small = Number(rows[0]?.n ?? 0) <= SMALL_RESULT_ROWS;
+  }
+  const { sql, params } = searchSql(query, table, { sortWithoutIndex: small });
   const result = await db.query(sql, params);
   const tookMs = performance.now() - started;
   const rows = result.rows.slice(0, query.limit).map(shapeRow);

@@ -15,6 +15,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     if (value === undefined || value === false || value === null) continue;
     if (name.startsWith('on') && typeof value === 'function') {
       el.addEventListener(name.slice(2).toLowerCase(), value as EventListener);
+    } else if (name === 'style') {
+      // through the CSSOM: the Content-Security-Policy refuses style attributes
+      el.style.cssText = String(value);
     } else if (value === true) el.setAttribute(name, '');
     else el.setAttribute(name, String(value));
   }

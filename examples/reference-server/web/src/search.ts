@@ -178,12 +178,7 @@ function resultsTable(
         h('th', { scope: 'col' }, 'Status'),
         h('th', { scope: 'col' }, 'Hangup cause'),
         h('th', { scope: 'col' }, 'Leg'),
-        h(
-          'th',
-          { scope: 'col' },
-          h('span', { 'aria-hidden': 'true' }, '🎧'),
-          h('span', { class: 'visually-hidden' }, 'Recording'),
-        ),
+        h('th', { scope: 'col' }, h('abbr', { title: 'Recording' }, 'Rec')),
       ),
     ),
     h(
