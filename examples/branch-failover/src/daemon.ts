@@ -40,7 +40,13 @@ export interface BranchDaemon {
   close(): Promise<void>;
 }
 
-function amiClient(ami: AmiSettings, logger: Logger, registry: Registry, actionTimeoutMs: number): AmiClient {
+function amiClient(
+  ami: AmiSettings,
+  logger: Logger,
+  registry: Registry,
+  actionTimeoutMs: number,
+  reconnectMaxMs: number,
+): AmiClient {
   return new AmiClient({
     host: ami.host,
     port: ami.port,
@@ -49,7 +55,8 @@ function amiClient(ami: AmiSettings, logger: Logger, registry: Registry, actionT
     events: 'off',
     // The monitor's probes are the keepalive of the main PBX's connection; the local one is used seldom.
     keepalive: false,
-    reconnect: { minMs: 500, maxMs: 5_000 },
+    // Reconnect at least once per probe interval: a main PBX that is back is then seen by the next probes.
+    reconnect: { minMs: Math.min(500, reconnectMaxMs), maxMs: reconnectMaxMs },
     actionTimeoutMs,
     logger,
     registry,
@@ -71,8 +78,9 @@ export async function buildParts(
   options: { registry?: Registry; storeDir?: string } = {},
 ) {
   const registry = options.registry ?? new Registry();
-  const remote = amiClient(settings.remote, logger.child({ ami: 'remote' }), registry, 10_000);
-  const local = amiClient(settings.local, logger.child({ ami: 'local' }), registry, 10_000);
+  const every = Math.max(100, Math.min(5_000, settings.probe.intervalMs));
+  const remote = amiClient(settings.remote, logger.child({ ami: 'remote' }), registry, 10_000, every);
+  const local = amiClient(settings.local, logger.child({ ami: 'local' }), registry, 10_000, 5_000);
   const { probe } = settings;
   const monitor = new ProbeMonitor({
     probe: probeOf(settings, remote),

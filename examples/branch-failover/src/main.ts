@@ -14,7 +14,7 @@ try {
     process.exit(0);
   }
   dry = line.dryRun;
-  loaded = loadSettings(line.configFile);
+  loaded = loadSettings(line.configFile, process.env);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(`pbxkit-branch-failover: ${err.message}\n`);

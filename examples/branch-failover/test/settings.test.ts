@@ -148,6 +148,18 @@ servicecontrol: { token: t, httpport: 8080 }
     expect(() => parseSettings({ ...minimal, ...change })).toThrow(message);
   });
 
+  it("fills keys the file lacks from the environment, as Synch's host did, the file winning", () => {
+    const path = withFile('appsettings.json', JSON.stringify({ ...minimal, probemonitor: { interval: 2 } }));
+    const { settings } = loadSettings(path, {
+      PROBEMONITOR__INTERVAL: '9',
+      probemonitor__failureTolerance: '3',
+      DnsService__Port: '5353',
+      PATH: '/usr/bin',
+    });
+    expect(settings.probe).toMatchObject({ intervalMs: 2000, failureTolerance: 3 });
+    expect(settings.dns.port).toBe(5353);
+  });
+
   it('reports keys nothing reads, and says where a JSON file is broken', () => {
     expect(
       parseSettings({ ...minimal, dnsservice: { ...minimal.dnsservice, recordtll: 30 } }).unknownKeys,

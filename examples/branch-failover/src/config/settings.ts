@@ -93,8 +93,35 @@ const SECTIONS = [
   'servicecontrol',
 ];
 
-/** Reads and checks a settings file: Synch's `appsettings.json` as is, or JSON/YAML with our extensions. */
-export function loadSettings(path: string): LoadedSettings {
+/**
+ * Synch's host also read the environment (`AddEnvironmentVariables`, added before the file, so the file wins):
+ * `probemonitor__interval=1` sets a key the file does not. Only names whose first part is a known section count.
+ */
+function withEnvironment(data: unknown, env: Readonly<Record<string, string | undefined>>): unknown {
+  const root = (lowerKeys(data) ?? {}) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(env)) {
+    const path = name.toLowerCase().split('__');
+    if (value === undefined || path.length < 2 || !SECTIONS.includes(path[0] as string)) continue;
+    let node = root;
+    for (const part of path.slice(0, -1)) {
+      if (node[part] === undefined) node[part] = {};
+      if (typeof node[part] !== 'object' || node[part] === null) break;
+      node = node[part] as Record<string, unknown>;
+    }
+    const last = path.at(-1) as string;
+    if (node[last] === undefined) node[last] = value;
+  }
+  return root;
+}
+
+/**
+ * Reads and checks a settings file: Synch's `appsettings.json` as is, or JSON/YAML with our extensions; `env`
+ * fills keys the file lacks, as Synch's host did (`syncmanager__interval=60`).
+ */
+export function loadSettings(
+  path: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+): LoadedSettings {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -110,7 +137,7 @@ export function loadSettings(path: string): LoadedSettings {
     );
   }
   try {
-    return parseSettings(data);
+    return parseSettings(withEnvironment(data, env));
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`${path}: ${err.message}`);
     throw err;
