@@ -65,3 +65,15 @@ export function testHaproxy(): string {
   }
   return haproxy;
 }
+
+/** The `git` binary (Debian's git) that `scripts/with-test-services.sh` installed or found. */
+export function testGit(): string {
+  const git = process.env.PBXKIT_TEST_GIT;
+  if (!git) {
+    throw new Error(
+      'PBXKIT_TEST_GIT is not set: run the integration tests through `pnpm test` ' +
+        '(scripts/with-test-services.sh installs git and sets it).',
+    );
+  }
+  return git;
+}

@@ -8,6 +8,8 @@
 #   dns-tools.sh dig, dnsperf, dnsmasq (installed, nothing started)      PBXKIT_TEST_DIG, _DNSPERF, _DNSMASQ
 #   pgpool.sh    pgpool2 (installed, nothing started)                   PBXKIT_TEST_PGPOOL_BIN
 #   haproxy.sh   haproxy (installed, nothing started)                   PBXKIT_TEST_HAPROXY
+#   git.sh       the git CLI (installed, nothing started)                 PBXKIT_TEST_GIT
+#   chromium.sh  Debian's headless Chromium (installed, nothing started)  PBXKIT_TEST_CHROMIUM
 #
 # The failover tests bring up their own PostgreSQL primary + replica (pg-pair.sh up) and pgpool-II
 # (pgpool.sh up) on ports they choose, since they crash the primary: two runs at once must not share them.
@@ -16,7 +18,7 @@
 # started (quicker reruns). Setting a service's variables yourself points the tests at a server of your own.
 set -euo pipefail
 services_dir="$(cd "$(dirname "$0")" && pwd)/services"
-services=(postgres s3 dns-tools pgpool haproxy)
+services=(postgres s3 dns-tools pgpool haproxy git chromium)
 started=()
 
 stop_services() {

@@ -48,7 +48,7 @@ export interface HealthReport {
   spool: {
     ok: boolean;
     state: 'ok' | 'failing';
-    /** CDRs in the spool not yet stored by every sink. */
+    /** CDRs in the spool: not yet stored by every sink, or not yet in the delivered-CDR archive. */
     backlog: number;
     freeBytes?: number;
     lastError?: PublicError;
@@ -63,6 +63,8 @@ export interface HealthReport {
     freeInodes?: number;
   }>;
   archiver?: ArchiverStatus & { ok: boolean };
+  /** The delivered-CDR archive (for re-push), when on: `failing` keeps delivered CDRs in the spool. */
+  cdrArchive?: { ok: boolean; state: 'ok' | 'failing'; lastError?: PublicError };
 }
 
 /** What the health check reads. */
@@ -146,6 +148,20 @@ export function createHealthCheck(sources: HealthSources): () => Promise<HealthR
       ...(dispatch.spool.lastError ? { lastError: publicError(dispatch.spool.lastError) } : {}),
     };
 
+    let cdrArchive: HealthReport['cdrArchive'];
+    if (dispatch.archive) {
+      const failing = dispatch.archive.state === 'failing';
+      if (failing)
+        problems.push(
+          'the delivered-CDR archive cannot write: delivered CDRs stay in the spool until it can',
+        );
+      cdrArchive = {
+        ok: !failing,
+        state: dispatch.archive.state,
+        ...(dispatch.archive.lastError ? { lastError: publicError(dispatch.archive.lastError) } : {}),
+      };
+    }
+
     const peerNames = new Set(sources.storage.peers.map((p) => p.name));
     const storage: HealthReport['storage'] = tiers.ok
       ? tiers.value.map((h: HealthStatus) => {
@@ -188,6 +204,7 @@ export function createHealthCheck(sources: HealthSources): () => Promise<HealthR
       spool,
       storage,
       ...(archiver ? { archiver } : {}),
+      ...(cdrArchive ? { cdrArchive } : {}),
     };
   };
 }

@@ -28,7 +28,7 @@ if (sources.unknownEnv.length > 0) {
 process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection (a bug): kept running'));
 
 const server = await startReferenceServer(config, logger);
-console.log(`pbxkit reference server on ${server.url}`);
+console.log(`pbxkit reference server on ${server.url}  (console: ${server.url}/)`);
 console.log(
   `  mod_xml_cdr url: ${server.url}/cdr   metrics: ${server.url}/metrics   health: ${server.url}/health`,
 );

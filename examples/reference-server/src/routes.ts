@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CdrRequestHandler } from '@pbxkit/cdr';
 import type { Logger, Registry } from '@pbxkit/core';
 import type { PeerHandler, RecordingsHandler } from '@pbxkit/storage';
+import type { WebConsole } from './console/index.js';
 import type { HealthReport } from './health.js';
 import type { OperatorGate } from './wiring/auth.js';
 
@@ -13,6 +14,8 @@ export interface Routes {
   recordings: RecordingsHandler;
   /** `<peerBasePath>/…`: other instances, signed with the peer secret (no operator auth). */
   peer: { handler: PeerHandler; basePath: string } | undefined;
+  /** The web console (`/`, `/search`, `/calls/<uuid>`, `/pipeline`, `/assets/…`, `/api/…`): behind the gate. */
+  console?: WebConsole | undefined;
   gate: OperatorGate;
   registry: Registry;
   health: () => Promise<HealthReport>;
@@ -78,6 +81,10 @@ export function createRoutes(routes: Routes): (req: IncomingMessage, res: Server
       });
     }
     if (path === '/recordings' || path.startsWith('/recordings/')) return routes.recordings(req, res);
+    if (routes.console?.owns(path)) {
+      if (!routes.gate.guard(req, res)) return;
+      return routes.console.handle(req, res, path);
+    }
     return routes.receiver(req, res, () =>
       json(res, 404, { error: 'not_found', reason: `no route for ${req.method} ${path}` }),
     );

@@ -1,10 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CdrDispatcher, CdrSpool, PostgresCdrSink } from '@pbxkit/cdr';
+import type { CdrArchive, CdrDispatcher, CdrSpool, PostgresCdrSink } from '@pbxkit/cdr';
 import { type Logger, Registry, resolveLogger } from '@pbxkit/core';
 import type { Storage } from '@pbxkit/storage';
 import type { ReferenceServerConfig } from './config/load.js';
+import { createWebConsole } from './console/index.js';
 import { createHealthCheck, type HealthReport } from './health.js';
 import { createRoutes } from './routes.js';
 import { operatorGate } from './wiring/auth.js';
@@ -18,6 +19,8 @@ export interface ReferenceServer {
   server: Server;
   dispatcher: CdrDispatcher;
   spool: CdrSpool;
+  /** Delivered CDRs kept for re-push (`PBXKIT_CDR_ARCHIVE_*`), unless switched off. */
+  cdrArchive: CdrArchive | undefined;
   store: PostgresCdrSink;
   storage: Storage;
   registry: Registry;
@@ -75,7 +78,10 @@ export async function startReferenceServer(
       storage,
       ...config.health,
     });
+    const webConsole = createWebConsole({ database, store, cdr, storage, health });
+    closers.push(() => webConsole.close());
     const listener = createRoutes({
+      console: webConsole,
       receiver: cdr.receiver,
       recordings: recordingsHandler(storage, gate, config, { logger, registry }),
       peer: storage.peerHandler
@@ -115,6 +121,7 @@ export async function startReferenceServer(
       server,
       dispatcher: cdr.dispatcher,
       spool: cdr.spool,
+      cdrArchive: cdr.archive,
       store,
       storage,
       registry,

@@ -41,7 +41,8 @@ describe('reference server when PostgreSQL is down (a private server of the test
       const stored = delivered(server, 'postgres', calls.length);
       await pg.up();
       await stored; // the dispatcher's next retry (capped backoff: at most 30 s)
-      const up = await healthUntil(server.url, (status) => status === 200);
+      // Delivered entries leave the spool once they are in the delivered-CDR archive, a moment later.
+      const up = await healthUntil(server.url, (status, body) => status === 200 && body.spool.backlog === 0);
       expect(up.body).toMatchObject({
         status: 'ok',
         cdrStore: { ok: true, state: 'up' },

@@ -56,3 +56,23 @@ export {
   MAX_ACTION_LINE_BYTES,
   serializeAction,
 } from './protocol/serialize.js';
+export { applySyncFile, type SyncTarget, stagingName } from './sync/apply.js';
+export { AsteriskConfigSync } from './sync/config-sync.js';
+export { AsteriskSyncError } from './sync/errors.js';
+export { loadedSignature, renderSyncFile } from './sync/render.js';
+export {
+  compileSyncFilter,
+  countSyncUsers,
+  type SyncFilter,
+  type SyncSelection,
+  type SyncTechnology,
+  selectSyncCategories,
+} from './sync/select.js';
+export type {
+  AsteriskConfigSyncEvents,
+  AsteriskConfigSyncOptions,
+  SyncOutcome,
+  SyncPreview,
+  SyncRunResult,
+  SyncStateChange,
+} from './sync/sync-types.js';

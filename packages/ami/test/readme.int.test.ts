@@ -6,7 +6,7 @@ describe('README examples run as written', () => {
   const examples = readmeExamples('ami', (code) => code.startsWith('import'));
 
   it('finds the runnable examples', () => {
-    expect(examples).toHaveLength(7);
+    expect(examples).toHaveLength(8);
   });
 
   const expectations: Array<(log: unknown[][]) => void> = [
@@ -43,6 +43,13 @@ describe('README examples run as written', () => {
       expect(log).toEqual([
         ['Stable', 'Normal'],
         ['Ping failed: Shutting down', 'Failover'],
+      ]);
+    },
+    (log) => {
+      expect(log).toEqual([
+        ['applied', 10, 'Synced', ['chan_sip.so']],
+        ['refused', 'SYNC_EMPTY', 'Unsynced'],
+        [11],
       ]);
     },
     (log) => {

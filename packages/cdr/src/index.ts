@@ -1,9 +1,41 @@
 export { type ArchiveInput, CdrArchive, type CdrArchiveOptions } from './archive/archive.js';
 export type { ArchivedFacts, IndexEntry } from './archive/format.js';
-export { type ArchivedCdr, type ArchiveQuery, CdrArchiveReader } from './archive/reader.js';
+export { type ArchivedCdr, type ArchiveQuery, archiveDays, CdrArchiveReader } from './archive/reader.js';
+export { type ArchiveRepushSummary, type ArchiveRepushTarget, repushArchived } from './archive/repush.js';
 export { collectCdrFiles, isCdrFileName } from './cli/files.js';
 export { type CliIo, openStore, runCli } from './cli/main.js';
 export { type DeliverFilesOptions, deliverFiles, type FileRunSummary } from './cli/run-files.js';
+export { type CountingSink, type ImportCounts, RecordBatcher, type RefusedLine } from './csv/batcher.js';
+export {
+  BUILTIN_DEFAULT_TEMPLATE,
+  type CdrCsvConfig,
+  type CdrLegs,
+  type CsvFileName,
+  parseCsvFileName,
+  readCdrCsvConfig,
+  templateForFile,
+} from './csv/config.js';
+export { CsvFollower, type CsvFollowerOptions } from './csv/follow.js';
+export { type FollowState, FollowStateError } from './csv/follow-state.js';
+export {
+  type CsvImportOptions,
+  type CsvImportProgress,
+  type CsvImportReport,
+  importCsvFiles,
+  orderCsvFiles,
+} from './csv/import.js';
+export { type CsvLineResult, parseCsvLine } from './csv/line.js';
+export { LocalTimeZone } from './csv/local-time.js';
+export { CsvCdrReader, type CsvCdrReaderOptions, type CsvReadResult } from './csv/reader.js';
+export { RecordSplitter, type SplitRecord } from './csv/splitter.js';
+export {
+  CdrCsvTemplateError,
+  type CsvTemplate,
+  parseTemplate,
+  type TemplateField,
+  templateVariables,
+} from './csv/template.js';
+export { stableKey } from './csv/to-record.js';
 export { type CdrEncoding, type DecodedCdr, decodeCdrBody, decodeCdrFile } from './decode/transport.js';
 export {
   CdrDispatcher,
@@ -23,11 +55,23 @@ export type {
 export { type CdrService, type CdrServiceOptions, startCdrService } from './dispatch/service.js';
 export { CdrDecodeError, CdrParseError } from './errors.js';
 export { toFusionPbxJson } from './fusionpbx/json.js';
+export { type CdrNode, NODE_TABLE, nodeDdl, nodeOf } from './fusionpbx/node.js';
 export { findRecording, type RecordingRef } from './fusionpbx/recording.js';
 export { FAILED_CAUSES, type FusionPbxRow, toFusionPbxRow } from './fusionpbx/row.js';
-export { fusionPbxDdl, V_XML_CDR_COLUMNS } from './fusionpbx/schema.js';
+export { fusionPbxDdl, V_XML_CDR_COLUMNS, V_XML_CDR_SEARCH_INDEXES } from './fusionpbx/schema.js';
 export { legFromName, normaliseVariableName, type ParseCdrOptions, parseCdr } from './parse/parse-cdr.js';
 export { decodeEntities, parseXmlTree, type XmlElement } from './parse/xml-tree.js';
+export { type CdrPgCsvConfig, type PgCsvField, readCdrPgCsvConfig } from './pgcsv/config.js';
+export {
+  importPgCsvSpool,
+  orderSpoolFiles,
+  type PgCsvSpoolImportOptions,
+  type PgCsvSpoolReport,
+  spoolRowToRecord,
+} from './pgcsv/import-spool.js';
+export { PgCsvCdrSink, type PgCsvCdrSinkOptions } from './pgcsv/sink.js';
+export { migratePgCsvTable, type PgCsvTableOptions, readPgCsvTable } from './pgcsv/source.js';
+export { parsePgCsvSpool, type SpoolRow, undoubleApostrophes } from './pgcsv/spool.js';
 export {
   DEFAULT_QUARANTINE_MAX_AGE_MS,
   DEFAULT_QUARANTINE_MAX_BYTES,
@@ -45,6 +89,7 @@ export {
   type CdrCallflow,
   type CdrHold,
   type CdrLeg,
+  type CdrOrigin,
   type CdrRecord,
   chronologicalCallflows,
 } from './record.js';
@@ -83,6 +128,7 @@ export {
   type PostgresPreparedCdr,
   type PostgresTarget,
 } from './sinks/postgres.js';
+export { PostgresBulkCdrWriter, type PostgresBulkCdrWriterOptions } from './sinks/postgres-bulk.js';
 export { isPostgresTransient } from './sinks/postgres-errors.js';
 export { type InspectedEntry, inspectSpool, type SpoolReport } from './spool/inspect.js';
 export { SpoolLockedError } from './spool/lock.js';

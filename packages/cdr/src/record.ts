@@ -59,8 +59,28 @@ export interface CdrRecord {
   startedAt: Date | undefined;
   answeredAt: Date | undefined;
   endedAt: Date | undefined;
-  /** The XML this record was parsed from. */
+  /** The XML this record was parsed from (`''` for a record read from another module's files). */
   xml: string;
+  /**
+   * Set when the record came from a module other than mod_xml_cdr (a mod_cdr_csv line, a mod_cdr_pg_csv row or
+   * spool line): such a record holds only the variables its source wrote, and the columns that would be
+   * derived from missing ones are stored null instead of guessed.
+   */
+  origin?: CdrOrigin;
+}
+
+/** Where a record that is not an XML CDR came from, and what it holds. */
+export interface CdrOrigin {
+  module: 'mod_cdr_csv' | 'mod_cdr_pg_csv';
+  /** The channel variables the source wrote (present even when empty). */
+  provided: ReadonlySet<string>;
+  /** False when the source does not say which leg this is (`legs` `ab` or `b`): `leg` is then stored null. */
+  legKnown: boolean;
+  /** True when the uuid is the record's stable key, not a call uuid (a template without `${uuid}`). */
+  derivedUuid: boolean;
+  /** The file and 1-based line it was read from, when it came from a file. */
+  file?: string;
+  line?: number;
 }
 
 /** Callflows oldest first (the order the call went through them). */

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl } from '../../../scripts/test-env.js';
 import { captureLogger, watchUncaught } from '../../../scripts/test-observe.js';
-import { PostgresCdrSink, parseCdr } from '../src/index.js';
+import { PostgresCdrSink, parseCdr, V_XML_CDR_SEARCH_INDEXES } from '../src/index.js';
 import { cdrDocuments } from './fixtures.js';
 
 const records = () => cdrDocuments().map(({ xml }) => parseCdr(xml));
@@ -59,6 +59,14 @@ for (const label of ['PostgreSQL (real server)', 'PGlite (embedded)']) {
       );
       expect(rows.length).toBe(await sink.count());
       expect(rows.find((r) => r.xml_cdr_uuid === '491e6362-c463-45f6-ba93-58b59bf369fc')?.sw).toBe('vm');
+    });
+
+    it('creates the search indexes (newest first by keyset, domain, number prefixes, status, duration, legs)', async () => {
+      const rows = await query(
+        `select indexname from pg_indexes where schemaname = '${schema}' and tablename = 'v_xml_cdr'`,
+      );
+      const names = rows.map((r) => r.indexname);
+      for (const [name] of V_XML_CDR_SEARCH_INDEXES) expect(names).toContain(name);
     });
 
     it('purges by call start in bounded batches, with the JSON copies', async () => {

@@ -43,6 +43,7 @@ export {
 export { diffFiles } from './config-store/diff.js';
 export { ConfigStoreError } from './config-store/errors.js';
 export type { ConfigFiles } from './config-store/files.js';
+export * from './config-sync/index.js';
 export {
   type ConnectionDriver,
   type ConnectionEvents,
@@ -77,6 +78,7 @@ export {
 export { type ErrorContext, ErrorReporter, type ErrorReporterOptions } from './error-reporter.js';
 export { AbortError, isPbxkitError, PbxkitError, TimeoutError } from './errors.js';
 export { type ErrorEventArgs, type EventMap, TypedEmitter } from './events.js';
+export { fsyncDirectory, replaceFileAtomic, writeNewFileSynced } from './fs-durable.js';
 export { ProbeError, ProbeTimeoutError } from './health/errors.js';
 export {
   advanceHealth,

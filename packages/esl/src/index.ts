@@ -5,12 +5,27 @@ export {
   type EslClientState,
   type EslLogLine,
 } from './client.js';
+export { parseCallcenterList } from './cluster/callcenter-list.js';
+export {
+  FreeSwitchCluster,
+  type FreeSwitchClusterEvents,
+  type FreeSwitchClusterOptions,
+} from './cluster/cluster.js';
+export { CLUSTER_EVENTS, takeSnapshot } from './cluster/snapshot.js';
+export {
+  type CallcenterQuery,
+  type ClusterQuery,
+  ClusterState,
+  type ClusterStateOptions,
+} from './cluster/state.js';
+export type * from './cluster/types.js';
 export {
   type CommandOptions,
   type EslCommandEvents,
   EslCommandSet,
   type ExecuteOptions,
 } from './commands.js';
+export * from './config/index.js';
 export {
   EslAccessDeniedError,
   EslAuthError,

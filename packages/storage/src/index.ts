@@ -89,3 +89,46 @@ export {
   type TierName,
   type TierOptions,
 } from './resolver.js';
+export {
+  VoicemailAgent,
+  type VoicemailAgentOptions,
+  type VoicemailReconcileReport,
+} from './voicemail/agent.js';
+export {
+  type EslEventEmitterLike,
+  parseVoicemailEvent,
+  type VoicemailEvent,
+  type VoicemailEventSource,
+  voicemailEventsFromEsl,
+} from './voicemail/events.js';
+export { FusionPbxVoicemailIndex, type FusionPbxVoicemailIndexOptions } from './voicemail/fusionpbx-index.js';
+export {
+  mailboxPrefix,
+  parseVoicemailKey,
+  type VoicemailFileKind,
+  type VoicemailKeyParts,
+  voicemailKeyOf,
+} from './voicemail/layout.js';
+export { ModVoicemailIndex, type ModVoicemailIndexOptions } from './voicemail/mod-voicemail-index.js';
+export {
+  MemoryVoicemailNotifier,
+  PgVoicemailNotifier,
+  type PgVoicemailNotifierOptions,
+  type VoicemailChange,
+  type VoicemailNotifier,
+} from './voicemail/notifier.js';
+export {
+  type LocalFile,
+  type PlanInput,
+  type PlanStep,
+  planReconcile,
+  type SharedObject,
+} from './voicemail/plan.js';
+export { pullVerified, sha256Of, uploadVerified, type VerifiedUpload } from './voicemail/verified-copy.js';
+export type {
+  VoicemailIndex,
+  VoicemailListOptions,
+  VoicemailMessage,
+  VoicemailPrefs,
+  VoicemailStatus,
+} from './voicemail/vm-index.js';

@@ -38,6 +38,11 @@ export interface ReferenceServerConfig {
       quarantine: QuarantineLimitOptions;
     };
     forward: ForwardConfig | undefined;
+    /**
+     * Delivered CDRs kept as compressed XML for re-push (`pbxkit-cdr repush --archive <dir>`), or undefined when
+     * `PBXKIT_CDR_ARCHIVE_DAYS` is 0. Default: `<dataDir>/cdr-archive`, 7 days, at most 4096 MiB.
+     */
+    archive: { dir: string; days: number; maxBytes: number } | undefined;
   };
   /** Recording storage (`PBXKIT_STORAGE_*`, see @pbxkit/storage), with the server's defaults filled in. */
   storage: StorageConfig;
@@ -161,6 +166,7 @@ export function resolveConfig(values: Values): ReferenceServerConfig {
       retentionDays: num('PBXKIT_CDR_RETENTION_DAYS', 730, positive, 'a number of days > 0'),
       receiver,
       forward: forwardConfig(str, num),
+      archive: archiveConfig(dataDir, str, num),
     },
     storage,
     auth,
@@ -173,6 +179,18 @@ export function resolveConfig(values: Values): ReferenceServerConfig {
       timeoutMs: num('PBXKIT_HEALTH_TIMEOUT_MS', 5000, positive, 'a number of ms > 0'),
     },
   };
+}
+
+function archiveConfig(
+  dataDir: string,
+  str: (name: string) => string | undefined,
+  num: (name: string, fallback: number, ok: (n: number) => boolean, what: string) => number,
+): ReferenceServerConfig['cdr']['archive'] {
+  const days = num('PBXKIT_CDR_ARCHIVE_DAYS', 7, (n) => n >= 0, 'a number of days >= 0 (0: no archive)');
+  if (days === 0) return undefined;
+  const maxMb = num('PBXKIT_CDR_ARCHIVE_MAX_MB', 4096, (n) => n > 0, 'a number of MiB > 0');
+  const dir = resolve(str('PBXKIT_CDR_ARCHIVE_DIR') ?? join(dataDir, 'cdr-archive'));
+  return { dir, days, maxBytes: Math.round(maxMb * MB) };
 }
 
 function forwardConfig(

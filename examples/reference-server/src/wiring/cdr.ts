@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import {
+  CdrArchive,
+  CdrArchiveReader,
   CdrDispatcher,
   type CdrRequestHandler,
   CdrRetention,
@@ -28,6 +30,10 @@ export function createStore(
 export interface CdrPipeline {
   spool: CdrSpool;
   spoolDir: string;
+  /** Delivered CDRs kept for re-push (`pbxkit-cdr repush --archive <dir>`), unless switched off. */
+  archive: CdrArchive | undefined;
+  /** A reader of that archive and its directory (the console's raw XML and re-push source). */
+  archiveView: { dir: string; reader: CdrArchiveReader } | undefined;
   dispatcher: Dispatcher;
   receiver: CdrRequestHandler;
   close(): Promise<void>;
@@ -35,9 +41,8 @@ export interface CdrPipeline {
 
 /**
  * Where every CDR goes, each sink with its own queue, retry and health: the store, the location index (where
- * the call's recording is), and the CCP forward when configured.
- *
- * The delivered-CDR archive of `@pbxkit/cdr` (`pbxkit-cdr repush --archive`) is to be added to this list.
+ * the call's recording is), and the CCP forward when configured. Once every sink has a CDR (or dead-lettered
+ * it) the dispatcher files it in the delivered-CDR archive, so a CDR a sink lost after its 2xx can be re-pushed.
  */
 export function cdrSinks(
   config: ReferenceServerConfig,
@@ -63,11 +68,19 @@ export async function startCdr(
   const { logger, registry } = parts;
   const spoolDir = join(config.dataDir, 'cdr-spool');
   const spool = await CdrSpool.open({ dir: spoolDir, logger });
+  let archive: CdrArchive | undefined;
+  try {
+    if (config.cdr.archive) archive = await CdrArchive.open({ ...config.cdr.archive, logger, registry });
+  } catch (err) {
+    await spool.close();
+    throw err;
+  }
   const sinks = cdrSinks(config, parts);
-  const dispatcher = new CdrDispatcher({ spool, sinks, logger, registry });
+  const dispatcher = new CdrDispatcher({ spool, sinks, archive, logger, registry });
   try {
     await dispatcher.start();
   } catch (err) {
+    await archive?.close();
     await spool.close();
     throw err;
   }
@@ -89,11 +102,16 @@ export async function startCdr(
   return {
     spool,
     spoolDir,
+    archive,
+    archiveView: config.cdr.archive
+      ? { dir: config.cdr.archive.dir, reader: new CdrArchiveReader(config.cdr.archive.dir) }
+      : undefined,
     dispatcher,
     receiver,
     async close() {
       await retention.stop();
       await dispatcher.stop();
+      await archive?.close();
       await spool.close();
       // The store is closed by its owner (the recordings locator uses it until storage is closed).
       for (const sink of sinks) if (sink !== parts.store) await sink.close?.();

@@ -103,6 +103,11 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     return this.lifecycle.state;
   }
 
+  /** The host and port the client connects to, as configured. */
+  get endpoint(): { host: string; port: number } {
+    return { host: this.options.host, port: this.options.port ?? 5038 };
+  }
+
   /** The banner of the current (or last) connection. */
   get banner(): AmiBanner | undefined {
     return this.lastBanner;
@@ -223,7 +228,10 @@ export class AmiClient extends TypedEmitter<AmiClientEvents> {
     }
   }
 
-  /** Creates an empty configuration file with `CreateConfig` (a no-op when it exists), for `updateConfig`. */
+  /**
+   * Creates an empty configuration file with `CreateConfig`, for `updateConfig`. Asterisk refuses a file that
+   * exists (`AmiActionError`, `File exists`).
+   */
   async createConfig(filename: string, options: AmiActionOptions = {}): Promise<void> {
     await this.action({ Action: 'CreateConfig', Filename: filename }, options);
   }

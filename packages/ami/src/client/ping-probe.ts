@@ -1,6 +1,7 @@
 import { abortErrorOf, type Probe, type ProbeVerdict } from '@pbxkit/core';
-import { AmiActionError, AmiAuthError, AmiConnectionError } from '../errors.js';
+import { AmiActionError, AmiAuthError } from '../errors.js';
 import type { AmiClient } from './client.js';
+import { ensureConnected } from './ensure-connected.js';
 
 /** Options of {@link amiPingProbe}. */
 export interface AmiPingProbeOptions {
@@ -27,9 +28,7 @@ export interface AmiPingProbeOptions {
 export function amiPingProbe(client: AmiClient, options: AmiPingProbeOptions = {}): Probe {
   const ping = async (): Promise<ProbeVerdict> => {
     try {
-      // A closed client stays closed: whoever closed it is shutting down.
-      if (client.state === 'closed') throw new AmiConnectionError('the AMI client is closed');
-      if (client.state !== 'connected') await client.connect();
+      await ensureConnected(client);
       const pong = await client.action({ Action: 'Ping' }, { timeoutMs: options.timeoutMs });
       return { ok: true, detail: pong.get('Ping') ?? pong.get('Response') ?? 'Success' };
     } catch (err) {

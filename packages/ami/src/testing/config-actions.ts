@@ -7,6 +7,7 @@ import {
   selectCategories,
 } from '@pbxkit/ami';
 import type { FakeActionHandler } from './builtin-actions.js';
+import type { FakeConfigFiles } from './config-files.js';
 
 const pad = (n: number): string => String(n).padStart(6, '0');
 
@@ -54,7 +55,7 @@ function preserves(header: string | undefined): boolean {
 }
 
 /** `GetConfig`, `UpdateConfig` and `CreateConfig` over in-memory files, with Asterisk's answers. */
-export function configActions(files: Map<string, ConfFile>): Map<string, FakeActionHandler> {
+export function configActions(files: FakeConfigFiles): Map<string, FakeActionHandler> {
   const handlers = new Map<string, FakeActionHandler>();
 
   // manager.c action_getconfig: each category of the loaded file that passes Category and Filter, its
@@ -98,14 +99,19 @@ export function configActions(files: Map<string, ConfFile>): Map<string, FakeAct
       if (err instanceof ConfigActionFailure) return session.error(action, err.message);
       throw err;
     }
-    files.set(dst, save(loaded, preserves(action.get('PreserveEffectiveContext'))));
+    if (!files.set(dst, save(loaded, preserves(action.get('PreserveEffectiveContext'))), 'Manager')) {
+      return session.error(action, 'File requires escalated privileges');
+    }
     session.respond(action);
   });
 
+  // manager.c action_createconfig: open(O_CREAT | O_EXCL) under the config directory, so an existing file is
+  // an error carrying strerror(EEXIST).
   handlers.set('createconfig', (action, session) => {
     const filename = action.get('Filename');
     if (!filename) return session.error(action, 'Filename not specified');
-    if (!files.has(filename)) files.set(filename, new ConfFile());
+    if (files.has(filename)) return session.error(action, 'File exists');
+    if (!files.set(filename, new ConfFile())) return session.error(action, 'No such file or directory');
     session.respond(action, undefined, 'New configuration file created successfully');
   });
 

@@ -10,8 +10,10 @@ import {
   type FakeUserEntry,
 } from './builtin-actions.js';
 import { configActions } from './config-actions.js';
+import { FakeConfigFiles } from './config-files.js';
 import { FakeAmiSession, type FakeFields, fieldPairs } from './fake-session.js';
 import { actionClasses, classBits, eventClass, privilegeText } from './privileges.js';
+import { DEFAULT_FAKE_MODULES, reloadAction } from './reload-action.js';
 
 /**
  * A `manager.conf` user with its permissions. Class lists are written as in manager.conf
@@ -58,6 +60,16 @@ export interface FakeAsteriskOptions {
   tls?: tls.TlsOptions;
   /** Keep every action received in `actions` (default `true`); turn off for long load tests. */
   recordActions?: boolean;
+  /**
+   * Serve and write configuration files as real files under this directory (Asterisk's `/etc/asterisk`), so
+   * a program that writes them itself sees what AMI sees. Default: in memory (see `setConfig`).
+   */
+  configDir?: string;
+  /**
+   * Loaded modules, for `Reload` (`Module: chan_sip.so` of a module not listed is `No such module`).
+   * Default: `res_pjsip.so`, `chan_pjsip.so`, `pbx_config.so`, `app_voicemail.so` (Asterisk 22 has no chan_sip).
+   */
+  modules?: readonly string[];
 }
 
 /** Events of {@link FakeAsterisk}, for tests that wait on what the client did. */
@@ -66,6 +78,8 @@ export interface FakeAsteriskEvents {
   session: (session: FakeAmiSession) => void;
   /** An action arrived (before it is handled). */
   action: (action: AmiMessage, session: FakeAmiSession) => void;
+  /** A `Reload` reloaded `module` (`''`: everything). */
+  reload: (module: string) => void;
 }
 
 const DEFAULT_COMMANDS: Record<string, FakeCommandResult> = {
@@ -78,7 +92,8 @@ const DEFAULT_COMMANDS: Record<string, FakeCommandResult> = {
  * line after it; `Login` (plain and MD5 challenge), followed by `FullyBooted` and `SuccessfulAuth` when
  * events are on, and a refused login answered late and the socket closed; `Logoff` with `Goodbye`; `Ping`;
  * `Events`; `Command` with `Output:` lines; async `Originate` with its `OriginateResponse`;
- * `GetConfig`/`UpdateConfig`/`CreateConfig` over in-memory files (see `setConfig`); `Permission denied`
+ * `GetConfig`/`UpdateConfig`/`CreateConfig` over in-memory files (see `setConfig`) or a directory
+ * (`configDir`); `Reload` of the loaded `modules`; `Permission denied`
  * before login and `Invalid/unknown command` for the rest. As in Asterisk, each user has manager.conf
  * `read=`/`write=` classes: an action the user's write classes do not cover gets `Permission denied`, and a
  * session receives only the events whose class is in its `read=` and its event mask (`OriginateResponse`
@@ -99,6 +114,8 @@ const DEFAULT_COMMANDS: Record<string, FakeCommandResult> = {
 export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
   /** Every action received, in order, from every session. */
   readonly actions: AmiMessage[] = [];
+  /** Every module a `Reload` reloaded, in order (`''` for a reload of everything). */
+  readonly reloads: string[] = [];
   private readonly server: net.Server;
   private readonly sessionSet = new Set<FakeAmiSession>();
   private readonly handlers: Map<string, FakeActionHandler>;
@@ -106,7 +123,7 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
   private readonly users: Map<string, FakeUserEntry>;
   // Classes of actions registered through onAction with a privilege of their own.
   private readonly privileges = new Map<string, number>();
-  private readonly files = new Map<string, ConfFile>();
+  private readonly files: FakeConfigFiles;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly options: FakeAsteriskOptions;
   private sessionSeq = 0;
@@ -147,7 +164,15 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
       },
     };
     this.handlers = builtinActions(ctx);
+    this.files = new FakeConfigFiles(options.configDir);
     for (const [name, handler] of configActions(this.files)) this.handlers.set(name, handler);
+    this.handlers.set(
+      'reload',
+      reloadAction(options.modules ?? DEFAULT_FAKE_MODULES, (module) => {
+        this.reloads.push(module);
+        this.emit('reload', module);
+      }),
+    );
     this.server = options.tls
       ? tls.createServer(options.tls, (socket) => this.accept(socket))
       : net.createServer((socket) => this.accept(socket));
@@ -217,7 +242,7 @@ export class FakeAsterisk extends TypedEmitter<FakeAsteriskEvents> {
     return this;
   }
 
-  /** The current content of `filename` (after any `UpdateConfig`), or `undefined`. */
+  /** The current content of `filename` (after any `UpdateConfig`, or as on disk with `configDir`), or `undefined`. */
   config(filename: string): ConfFile | undefined {
     return this.files.get(filename);
   }

@@ -10,3 +10,4 @@ export {
   type FakeManagerUser,
 } from './fake-asterisk.js';
 export { FakeAmiSession, type FakeFields, type FakeListOptions } from './fake-session.js';
+export { type SipAdditionalOptions, sipAdditionalConf } from './sip-users.js';

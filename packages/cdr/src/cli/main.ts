@@ -4,6 +4,13 @@ import { inspectSpool, type SpoolReport } from '../spool/inspect.js';
 import { replayDeadCommand, repushArchiveCommand } from './archive-commands.js';
 import { type CliIo, oneLine, openForwarder, openStore, progress, UsageError } from './common.js';
 import { collectCdrFiles } from './files.js';
+import {
+  csvFollowCommand,
+  csvImportCommand,
+  MODULE_HELP,
+  MODULE_USAGE,
+  pgCsvSpoolCommand,
+} from './module-commands.js';
 import { deliverFiles } from './run-files.js';
 
 export { type CliIo, openStore } from './common.js';
@@ -15,6 +22,7 @@ const USAGE = `usage:
                     (--spool <spool-dir> | --into <db-url> | --url <http(s)://...> [--user U --password P] [--format F])
   pbxkit-cdr replay-dead --spool <spool-dir> [--sink <name>]
   pbxkit-cdr spool <spool-dir> [--export DIR [--all]] [--json]
+${MODULE_USAGE}
 
 Reads FreeSWITCH CDR files: log-dir files (raw XML) and err-log-dir files (URL-encoded or base64, as
 mod_xml_cdr wrote them), sniffing each. Safe to run twice: the stores are idempotent by call uuid.
@@ -31,7 +39,8 @@ and/or have one of the --uuid call uuids, and/or were stored by --sink: into a s
 given; the service must be stopped, it holds the spool), a database, or an HTTP URL. 'replay-dead' puts the
 dead letters of a spool (of --sink only, when given) back into its queue, for the sink that refused them.
 Both show a progress bar on a terminal (plain lines otherwise), exit 1 when some CDRs failed, 2 on a usage
-error or when the spool or store cannot be opened.`;
+error or when the spool or store cannot be opened.
+${MODULE_HELP}`;
 
 /**
  * The `pbxkit-cdr` command. Resolves with the exit code: 0 when every file was delivered (files that could not
@@ -72,6 +81,13 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
         spool: { type: 'string' },
         url: { type: 'string' },
         json: { type: 'boolean' },
+        config: { type: 'string' },
+        node: { type: 'string' },
+        'time-zone': { type: 'string' },
+        state: { type: 'string' },
+        file: { type: 'string' },
+        'poll-ms': { type: 'string' },
+        'module-table': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -85,8 +101,13 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     io.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
   }
+  if (command === 'csv-import') return csvImportCommand(paths, values, io);
+  if (command === 'csv-follow') return csvFollowCommand(paths, values, io);
+  if (command === 'pg-csv-spool') return pgCsvSpoolCommand(paths, values, io);
   if (!['import', 'repush', 'spool', 'replay-dead'].includes(command)) {
-    throw new UsageError(`unknown command ${JSON.stringify(command)}: import, repush, replay-dead or spool`);
+    throw new UsageError(
+      `unknown command ${JSON.stringify(command)}: import, repush, replay-dead, spool, csv-import, csv-follow or pg-csv-spool`,
+    );
   }
   if (command === 'replay-dead') {
     if (paths.length) throw new UsageError('replay-dead takes no files: give the spool with --spool');

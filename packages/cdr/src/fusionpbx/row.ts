@@ -1,5 +1,6 @@
 import { CdrParseError } from '../errors.js';
 import type { CdrRecord } from '../record.js';
+import { restrictToProvided } from './provided.js';
 import { findRecording } from './recording.js';
 
 /** A row of FusionPBX's `v_xml_cdr` table: column name → value (`null` when the CDR does not say). */
@@ -40,14 +41,15 @@ export interface FusionPbxRow {
   record_path: string | null;
   record_name: string | null;
   record_length: number | null;
-  leg: 'a' | 'b';
+  /** Null for a record whose source does not say (mod_cdr_csv with `legs` `ab`). */
+  leg: 'a' | 'b' | null;
   originating_leg_uuid: string | null;
   pdd_ms: number | null;
   rtp_audio_in_mos: number | null;
   last_app: string | null;
   last_arg: string | null;
-  voicemail_message: boolean;
-  missed_call: boolean;
+  voicemail_message: boolean | null;
+  missed_call: boolean | null;
   call_center_queue_uuid: string | null;
   cc_side: string | null;
   cc_member_uuid: string | null;
@@ -68,7 +70,7 @@ export interface FusionPbxRow {
   conference_uuid: string | null;
   conference_member_id: string | null;
   pin_number: string | null;
-  status: string;
+  status: string | null;
   hangup_cause: string | null;
   hangup_cause_q850: number | null;
   sip_hangup_disposition: string | null;
@@ -144,6 +146,7 @@ function cleanNumber(value: string | null): string | null {
  *   `call_direction`;
  * - the recording is found without requiring the file to exist, also from `app_log`.
  * Lookups FusionPBX does in its own tables (domain and extension uuids by name) are left to the sink.
+ * A record from mod_cdr_csv or mod_cdr_pg_csv (`record.origin`) gets only the columns its variables give.
  *
  * @throws {CdrParseError} when the CDR's uuid is not a UUID (the table's primary key is of type uuid).
  */
@@ -195,7 +198,7 @@ export function toFusionPbxRow(record: CdrRecord): FusionPbxRow {
   const direction = v.cc_side === 'agent' ? 'inbound' : (text(v.call_direction) ?? text(v.direction));
   const missedCall = missedCallOf(record, direction, hangupCause);
 
-  return {
+  const row: FusionPbxRow = {
     xml_cdr_uuid: xmlCdrUuid,
     domain_uuid: uuidOrNull(v.domain_uuid),
     provider_uuid: uuidOrNull(v.provider_uuid),
@@ -267,6 +270,7 @@ export function toFusionPbxRow(record: CdrRecord): FusionPbxRow {
     ring_group_uuid: uuidOrNull(v.ring_group_uuid),
     ivr_menu_uuid: uuidOrNull(v.ivr_menu_uuid),
   };
+  return record.origin ? restrictToProvided(row, record.origin) : row;
 }
 
 /** FusionPBX's `missed_call` rules, in its order (a later rule overrides an earlier one). */

@@ -9,6 +9,7 @@ import {
   type SqlTarget,
 } from '@pbxkit/core';
 import { toFusionPbxJson } from '../fusionpbx/json.js';
+import { type CdrNode, insertNodes, nodeDdl, nodeOf } from '../fusionpbx/node.js';
 import { type FusionPbxRow, toFusionPbxRow } from '../fusionpbx/row.js';
 import { fusionPbxDdl } from '../fusionpbx/schema.js';
 import type { CdrRecord } from '../record.js';
@@ -55,6 +56,14 @@ export interface PostgresCdrSinkOptions {
   resolveQueues?: boolean;
   /** How long the answers of those lookups are reused, ms. Default 300 000 (new extensions show within 5 minutes). */
   lookupCacheMs?: number;
+  /**
+   * Record the node each CDR came from in `pbxkit_cdr_node` (keyed by `xml_cdr_uuid`; FusionPBX's `v_xml_cdr`
+   * has no column for it): the CDR's `switchname`, else its `core-uuid`, else {@link node}. The table is created
+   * at the first write when missing. Default true.
+   */
+  recordNodes?: boolean;
+  /** Node id for CDRs that name no node (FreeSWITCH 1.0-era XML without `switchname` or `core-uuid`). */
+  node?: string;
   /** Rows per INSERT statement. Default 200. */
   rowsPerStatement?: number;
   /**
@@ -78,6 +87,8 @@ export interface PostgresPreparedCdr {
   json?: string;
   /** The numbers that may name its extension in `v_extensions`, when it has no `extension_uuid`. */
   keys?: ExtensionKeys;
+  /** The node it came from, when known and `recordNodes` is on. */
+  node?: CdrNode;
 }
 
 /**
@@ -102,6 +113,7 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
   private readonly table: string;
   private readonly jsonTable: string;
   private schemaReady: Promise<void> | undefined;
+  private nodeTableReady: Promise<void> | undefined;
   private readonly lookups: FusionPbxLookups;
 
   constructor(target: PostgresTarget, options: PostgresCdrSinkOptions = {}) {
@@ -130,6 +142,7 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
   async createSchema(): Promise<void> {
     const db = await this.client;
     for (const statement of fusionPbxDdl(this.options.schema)) await db.query(statement);
+    for (const statement of nodeDdl(this.options.schema)) await db.query(statement);
   }
 
   /**
@@ -167,7 +180,10 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
     const row = detachStrings(toFusionPbxRow(record));
     const keys = extensionKeys(record, row);
     const item: PostgresPreparedCdr = keys ? { row, keys } : { row };
-    if (this.options.storeJson !== true) return { item, bytes: ROW_BYTES };
+    const node = this.options.recordNodes === false ? undefined : nodeOf(record, this.options.node);
+    if (node) item.node = node;
+    // A record read from a CSV line or a pg_csv row has no XML to make FusionPBX's JSON copy from.
+    if (this.options.storeJson !== true || record.origin) return { item, bytes: ROW_BYTES };
     item.json = JSON.stringify(toFusionPbxJson(record));
     return { item, bytes: ROW_BYTES + item.json.length };
   }
@@ -175,14 +191,21 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
   /** {@link PostgresCdrSink.write} for prepared records. */
   async writePrepared(items: readonly PostgresPreparedCdr[]): Promise<void> {
     if (items.length === 0) return;
-    const unique = new Map<string, { row: Row; json: string | undefined; keys: ExtensionKeys | undefined }>();
+    const unique = new Map<
+      string,
+      { row: Row; json: string | undefined; keys: ExtensionKeys | undefined; node: CdrNode | undefined }
+    >();
     const now = new Date();
     for (const item of items) {
       const row = { ...item.row, insert_date: now };
       if (!unique.has(row.xml_cdr_uuid))
-        unique.set(row.xml_cdr_uuid, { row, json: item.json, keys: item.keys });
+        unique.set(row.xml_cdr_uuid, { row, json: item.json, keys: item.keys, node: item.node });
     }
     const db = await this.db();
+    const nodes = [...unique.values()].flatMap((e) =>
+      e.node ? [{ uuid: e.row.xml_cdr_uuid, node: e.node }] : [],
+    );
+    if (nodes.length) await this.nodeTable(db);
     const entries = [...unique.values()];
     await this.lookups.resolve(db, entries);
     const perStatement = this.options.rowsPerStatement ?? 200;
@@ -200,7 +223,19 @@ export class PostgresCdrSink implements CdrStore, PreparingCdrSink<PostgresPrepa
           );
         }
       }
+      await insertNodes(tx, this.options.schema ?? 'public', nodes);
     });
+  }
+
+  /** Creates the node table once (again after a failed attempt): a FusionPBX database lacks it. */
+  private nodeTable(db: SqlClient): Promise<void> {
+    this.nodeTableReady ??= (async () => {
+      for (const statement of nodeDdl(this.options.schema)) await db.query(statement);
+    })().catch((err: unknown) => {
+      this.nodeTableReady = undefined;
+      throw err;
+    });
+    return this.nodeTableReady;
   }
 
   /**

@@ -122,8 +122,11 @@ export function pgClient(pool: PgPoolLike, options: PgClientOptions = {}): SqlCl
       }
     },
     async close() {
-      pool.off('error', onPoolError);
+      // A pool of ours keeps its listener: a connection the server terminates while the pool is ending (a
+      // database dropped or restarted at that moment) emits its error then, and without a listener it would
+      // end the process.
       if (options.owned) await pool.end();
+      else pool.off('error', onPoolError);
     },
   };
 }

@@ -3,6 +3,7 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { type EslFrame, encodeHeaderValue, type HeaderList } from '@pbxkit/esl';
 import { channelHeaders, type FakeCallOptions, standardEventHeaders, statusText } from './channel-data.js';
 import { FakePeer, type FakePeerHost } from './fake-peer.js';
+import { FakeReloads } from './fake-reload.js';
 
 /** Options of {@link FakeFreeSwitch}. */
 export interface FakeFreeSwitchOptions {
@@ -88,6 +89,8 @@ export class FakeFreeSwitch implements FakePeerHost {
   }> = [];
   private readonly started = Date.now();
   private boundPort = 0;
+  /** Reload commands (`reloadxml`, `sofia profile … rescan/killgw`, `reload mod_…`): state and forced replies. */
+  readonly reloads: FakeReloads;
 
   private constructor(private readonly options: FakeFreeSwitchOptions) {
     this.password = options.password ?? 'ClueCon';
@@ -95,6 +98,7 @@ export class FakeFreeSwitch implements FakePeerHost {
     this.hostname = options.hostname ?? 'fake';
     this.server = createServer((socket) => this.accept(socket));
     this.installDefaultApis();
+    this.reloads = new FakeReloads(this);
   }
 
   /** Starts listening; resolves once the port is bound. */
@@ -324,8 +328,6 @@ export class FakeFreeSwitch implements FakePeerHost {
       (args) => new Promise((resolve) => setTimeout(() => resolve('+OK'), Number(args) || 0).unref()),
     );
     this.onApi('uptime', () => `${Math.floor((Date.now() - this.started) / 1000)}\n`);
-    this.onApi('reloadxml', () => '+OK [Success]\n');
-    this.onApi('reload', () => '+OK Reloading XML\n+OK module unloaded\n+OK module loaded\n');
     this.onApi('show', (args) => this.show(args));
     this.onApi('uuid_kill', (args) =>
       this.channels.has(args.split(' ')[0] ?? '') ? '+OK\n' : '-ERR No such channel!\n',

@@ -13,3 +13,4 @@ export {
   type ReceivedCommand,
 } from './fake-freeswitch.js';
 export type { FakePeer } from './fake-peer.js';
+export { FakeReloads, FS_RELOAD_REPLIES } from './fake-reload.js';
