@@ -11,6 +11,12 @@ export {
   type FreeSwitchClusterEvents,
   type FreeSwitchClusterOptions,
 } from './cluster/cluster.js';
+export {
+  type ClusterView,
+  type ClusterViewHandler,
+  type ClusterViewHandlerOptions,
+  clusterViewHandler,
+} from './cluster/http.js';
 export { CLUSTER_EVENTS, takeSnapshot } from './cluster/snapshot.js';
 export {
   type CallcenterQuery,

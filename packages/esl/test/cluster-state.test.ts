@@ -63,6 +63,16 @@ describe('callcenter_config lists', () => {
     expect(cc.queues[0]?.moh_sound).toBe('tone_stream://%(1000,4000,440);loops=-1');
   });
 
+  it('reads an empty list, which mod_callcenter answers with +OK alone (no header line)', () => {
+    const replies = capturedApiReplies(
+      ['fs-modules', 'esl'],
+      '52-api-callcenter-config-lists-with-waiting-member',
+    );
+    const command = 'callcenter_config queue list agents support@default Available';
+    expect(replies.get(command)).toBe('+OK\n');
+    expect(parseCallcenterList(replies.get(command) ?? '', command)).toEqual([]);
+  });
+
   it('names the command when the answer is not a list', () => {
     expect(() =>
       parseCallcenterList('-ERR callcenter_config Command not found!\n', 'callcenter_config agent list'),

@@ -3,7 +3,7 @@ import { EslProtocolError } from '../errors.js';
 /**
  * The rows of a `callcenter_config ... list` answer: a `|`-separated header line, one line per row, then a
  * `+OK` line inside the body (captured from FreeSWITCH 1.10, `fixtures/fs-modules/esl/52-*`). An empty list is
- * the header line and `+OK`. A value with a `|` in it cannot be told apart; FreeSWITCH does not escape it, so
+ * `+OK` alone: mod_callcenter prints the header line with the first row. A value with a `|` in it cannot be told apart; FreeSWITCH does not escape it, so
  * the extra fields are joined back into the last column.
  */
 export function parseCallcenterList(body: string, command: string): Record<string, string>[] {
@@ -13,6 +13,7 @@ export function parseCallcenterList(body: string, command: string): Record<strin
     throw new EslProtocolError(
       `${command}: answer does not end with +OK (${JSON.stringify(body.slice(0, 80))})`,
     );
+  if (lines.length === 1) return [];
   const columns = (lines[0] ?? '').split('|');
   if (columns.length < 2) throw new EslProtocolError(`${command}: no header line`);
   const rows: Record<string, string>[] = [];

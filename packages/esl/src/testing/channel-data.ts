@@ -84,6 +84,9 @@ export function channelHeaders(call: FakeCallOptions): Array<[string, string]> {
     ['variable_destination_number', destination],
   ];
   for (const [key, value] of Object.entries(call.variables ?? {})) headers.push([`variable_${key}`, value]);
+  // FreeSWITCH adds Channel-Presence-ID to channel events when the channel has a presence_id (user@domain).
+  const presence = call.variables?.presence_id;
+  if (presence) headers.splice(9, 0, ['Channel-Presence-ID', presence]);
   return headers;
 }
 

@@ -2,8 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { type EslFrame, encodeHeaderValue, type HeaderList } from '@pbxkit/esl';
 import { channelHeaders, type FakeCallOptions, standardEventHeaders, statusText } from './channel-data.js';
+import { cutEventFrames, type ReplayFrame, replayFrames } from './event-replay.js';
+import { FakeCallcenter } from './fake-callcenter.js';
 import { FakePeer, type FakePeerHost } from './fake-peer.js';
+import { type FakeRegistrationOptions, FakeRegistrations } from './fake-registrations.js';
 import { FakeReloads } from './fake-reload.js';
+import { showAnswer } from './fake-show.js';
 
 /** Options of {@link FakeFreeSwitch}. */
 export interface FakeFreeSwitchOptions {
@@ -79,6 +83,10 @@ export class FakeFreeSwitch implements FakePeerHost {
   readonly received: ReceivedCommand[] = [];
   /** Calls the fake knows, by uuid. */
   readonly channels = new Map<string, FakeChannel>();
+  /** SIP registrations, as `show registrations` lists them; add with {@link register}. */
+  readonly registrations: FakeRegistrations;
+  /** mod_callcenter, once {@link loadCallcenter} was called (`module_exists mod_callcenter` answers `true`). */
+  callcenter: FakeCallcenter | undefined;
   private readonly server: Server;
   private readonly peers = new Set<FakePeer>();
   private readonly apis = new Map<string, FakeApiHandler>();
@@ -96,6 +104,7 @@ export class FakeFreeSwitch implements FakePeerHost {
     this.password = options.password ?? 'ClueCon';
     this.users = options.users ?? {};
     this.hostname = options.hostname ?? 'fake';
+    this.registrations = new FakeRegistrations(this.hostname);
     this.server = createServer((socket) => this.accept(socket));
     this.installDefaultApis();
     this.reloads = new FakeReloads(this);
@@ -149,6 +158,42 @@ export class FakeFreeSwitch implements FakePeerHost {
    */
   emitEvent(name: string, headers: Record<string, string> = {}, body = ''): void {
     this.broadcast([['Event-Name', name], ...Object.entries(headers)], body);
+  }
+
+  /** A phone registers: listed by `show registrations`, and `sofia::register` fires. */
+  register(registration: FakeRegistrationOptions): void {
+    const headers = this.registrations.register(registration, Date.now());
+    this.emitEvent('CUSTOM', { 'Event-Subclass': 'sofia::register', ...headers });
+  }
+
+  /** A phone unregisters (`sofia::unregister`), or its binding expires (`sofia::expire`). */
+  unregister(user: string, domain: string, how: 'unregister' | 'expire' = 'unregister'): void {
+    const headers =
+      how === 'expire'
+        ? this.registrations.expire(user, domain)
+        : this.registrations.unregister(user, domain);
+    if (headers) this.emitEvent('CUSTOM', { 'Event-Subclass': `sofia::${how}`, ...headers });
+  }
+
+  /**
+   * Loads mod_callcenter: `module_exists mod_callcenter` answers `true` and `callcenter_config` works on the
+   * returned model (add queues, agents, tiers and members to it).
+   */
+  loadCallcenter(): FakeCallcenter {
+    this.callcenter ??= new FakeCallcenter((headers) =>
+      this.emitEvent('CUSTOM', { 'Event-Subclass': 'callcenter::info', ...headers }),
+    );
+    return this.callcenter;
+  }
+
+  /**
+   * Replays recorded events (a captured stream such as `fixtures/esl/12-*.txt`, or frames cut from one with
+   * {@link cutEventFrames}) to every inbound connection subscribed to them, byte for byte, `repeat` times, as
+   * fast as the sockets take them. Resolves with the number of events written in all.
+   */
+  replayEvents(capture: Buffer | ReplayFrame[], options: { repeat?: number } = {}): Promise<number> {
+    const frames = Buffer.isBuffer(capture) ? cutEventFrames(capture) : capture;
+    return replayFrames(this.connections, frames, options.repeat ?? 1);
   }
 
   /** Sends a log line to every connection that asked for logs at `level` or lower severity. */
@@ -328,7 +373,12 @@ export class FakeFreeSwitch implements FakePeerHost {
       (args) => new Promise((resolve) => setTimeout(() => resolve('+OK'), Number(args) || 0).unref()),
     );
     this.onApi('uptime', () => `${Math.floor((Date.now() - this.started) / 1000)}\n`);
-    this.onApi('show', (args) => this.show(args));
+    this.onApi('show', (args) => showAnswer(args, this.channels.values(), this.registrations.rows()));
+    // FreeSWITCH's module_exists answers `true` or `false`, without a newline.
+    this.onApi('module_exists', (args) => (args === 'mod_callcenter' && this.callcenter ? 'true' : 'false'));
+    this.onApi('callcenter_config', (args) =>
+      this.callcenter ? this.callcenter.api(args) : '-ERR callcenter_config Command not found!\n',
+    );
     this.onApi('uuid_kill', (args) =>
       this.channels.has(args.split(' ')[0] ?? '') ? '+OK\n' : '-ERR No such channel!\n',
     );
@@ -339,38 +389,4 @@ export class FakeFreeSwitch implements FakePeerHost {
       return channel.headers.find(([n]) => n === `variable_${name}`)?.[1] ?? '_undef_';
     });
   }
-
-  private show(args: string): string {
-    const [what, ...rest] = args.split(' ');
-    const json = rest.join(' ') === 'as json';
-    if (!json) return `-ERR show ${what} without 'as json' is not faked\n`;
-    if (what === 'channels' || what === 'calls') {
-      const rows = [...this.channels.values()].map((c) => channelRow(c));
-      return rows.length ? JSON.stringify({ row_count: rows.length, rows }) : '{"row_count": 0}\n';
-    }
-    if (what === 'registrations') return '{"row_count": 0}\n';
-    return `-ERR show ${what} is not faked\n`;
-  }
-}
-
-function channelRow(channel: FakeChannel): Record<string, string> {
-  const h = Object.fromEntries(channel.headers);
-  return {
-    uuid: channel.uuid,
-    direction: h['Call-Direction'] ?? 'inbound',
-    created: '',
-    created_epoch: '',
-    name: h['Channel-Name'] ?? '',
-    state: h['Channel-State'] ?? '',
-    cid_name: h['Caller-Caller-ID-Name'] ?? '',
-    cid_num: h['Caller-Caller-ID-Number'] ?? '',
-    ip_addr: '',
-    dest: h['Caller-Destination-Number'] ?? '',
-    application: '',
-    application_data: '',
-    dialplan: 'XML',
-    context: h['Caller-Context'] ?? '',
-    callstate: 'ACTIVE',
-    call_uuid: channel.uuid,
-  };
 }

@@ -11,6 +11,7 @@ import {
   encodeRawFrame,
   type HeaderList,
 } from '@pbxkit/esl';
+import type { ReplayFrame } from './event-replay.js';
 
 /** What a fake peer needs from the fake server it belongs to. */
 export interface FakePeerHost {
@@ -141,8 +142,23 @@ export class FakePeer {
     this.socket.end();
   }
 
+  /**
+   * The bytes of a replayed event for this peer, or undefined when it is not subscribed to it: the captured
+   * bytes when the formats match, else the event re-encoded in this peer's format.
+   */
+  replayBytes(frame: ReplayFrame): Buffer | undefined {
+    if (!this.authed || this.mode !== 'inbound' || !this.wantsEvent((n) => frame.lower.get(n.toLowerCase())))
+      return undefined;
+    return frame.format === this.format
+      ? frame.bytes
+      : encodeEventFrame(frame.headers, frame.body, this.format);
+  }
+
   private wants(headers: HeaderList): boolean {
-    const get = (name: string) => headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+    return this.wantsEvent((name) => headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1]);
+  }
+
+  private wantsEvent(get: (name: string) => string | undefined): boolean {
     const name = get('Event-Name') ?? '';
     if (this.myeventsUuid && get('Unique-ID') === this.myeventsUuid) return true;
     if (!this.events.has('ALL') && !this.events.has(name)) return false;

@@ -3,6 +3,8 @@
 // works across the two entries).
 
 export type { FakeCallOptions } from './channel-data.js';
+export { cutEventFrames, type ReplayFrame } from './event-replay.js';
+export { FakeCallcenter } from './fake-callcenter.js';
 export {
   type FakeApiHandler,
   type FakeAppHandler,
@@ -13,4 +15,5 @@ export {
   type ReceivedCommand,
 } from './fake-freeswitch.js';
 export type { FakePeer } from './fake-peer.js';
+export { type FakeRegistrationOptions, FakeRegistrations } from './fake-registrations.js';
 export { FakeReloads, FS_RELOAD_REPLIES } from './fake-reload.js';
