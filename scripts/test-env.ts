@@ -42,38 +42,29 @@ export function testS3(): { endpoint: string; accessKeyId: string; secretAccessK
   return { endpoint, accessKeyId, secretAccessKey };
 }
 
-/** The `dig` binary (Debian's bind9-dnsutils) that `scripts/with-test-services.sh` installed or found. */
-export function testDig(): string {
-  const dig = process.env.PBXKIT_TEST_DIG;
-  if (!dig) {
+/** A variable `scripts/with-test-services.sh` sets; missing means the tests ran without it: say so. */
+function serviceEnv(name: string, what: string): string {
+  const value = process.env[name];
+  if (!value) {
     throw new Error(
-      'PBXKIT_TEST_DIG is not set: run the integration tests through `pnpm test` ' +
-        '(scripts/with-test-services.sh installs bind9-dnsutils and sets it).',
+      `${name} is not set: run the integration tests through \`pnpm test\` ` +
+        `(scripts/with-test-services.sh ${what} and sets it).`,
     );
   }
-  return dig;
+  return value;
 }
 
-/** The `haproxy` binary (Debian's haproxy) that `scripts/with-test-services.sh` installed or found. */
-export function testHaproxy(): string {
-  const haproxy = process.env.PBXKIT_TEST_HAPROXY;
-  if (!haproxy) {
-    throw new Error(
-      'PBXKIT_TEST_HAPROXY is not set: run the integration tests through `pnpm test` ' +
-        '(scripts/with-test-services.sh installs haproxy and sets it).',
-    );
-  }
-  return haproxy;
+/** The `dig` binary (Debian's bind9-dnsutils) that `scripts/with-test-services.sh` installed or found. */
+export function testDig(): string {
+  return serviceEnv('PBXKIT_TEST_DIG', 'installs bind9-dnsutils');
 }
 
 /** The `git` binary (Debian's git) that `scripts/with-test-services.sh` installed or found. */
 export function testGit(): string {
-  const git = process.env.PBXKIT_TEST_GIT;
-  if (!git) {
-    throw new Error(
-      'PBXKIT_TEST_GIT is not set: run the integration tests through `pnpm test` ' +
-        '(scripts/with-test-services.sh installs git and sets it).',
-    );
-  }
-  return git;
+  return serviceEnv('PBXKIT_TEST_GIT', 'installs git');
+}
+
+/** The `haproxy` binary (Debian's haproxy) that `scripts/with-test-services.sh` installed or found. */
+export function testHaproxy(): string {
+  return serviceEnv('PBXKIT_TEST_HAPROXY', 'installs haproxy');
 }
