@@ -31,3 +31,16 @@ export function readmeExamples(pkg: string, filter: (code: string) => boolean): 
     return file;
   });
 }
+
+/** Imports (runs) an example file and resolves with what it printed through `console.log`, call by call. */
+export async function consoleLogOfExample(file: string): Promise<unknown[][]> {
+  const log: unknown[][] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => void log.push(args);
+  try {
+    await import(file);
+  } finally {
+    console.log = original;
+  }
+  return log;
+}

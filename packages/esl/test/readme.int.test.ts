@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readmeExamples } from '../../../scripts/readme-examples.js';
+import { consoleLogOfExample, readmeExamples } from '../../../scripts/readme-examples.js';
 
 describe('README examples run as written', () => {
   const examples = readmeExamples(
@@ -7,25 +7,20 @@ describe('README examples run as written', () => {
     (code) => code.includes('FakeFreeSwitch.start') && code.startsWith('import'),
   );
 
-  it('finds the runnable examples (inbound and outbound)', () => {
-    expect(examples.length).toBeGreaterThanOrEqual(2);
+  it('finds the runnable examples (inbound, outbound, config pipeline)', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(3);
   });
 
   const expectations: Array<(log: unknown[][]) => void> = [
     (log) => expect(log).toContainEqual(['CHANNEL_ANSWER', 'abc']),
     (log) => expect(log).toContainEqual(['playback:', 'FILE PLAYED']),
+    (log) =>
+      expect(log).toContainEqual([2, ['directory/pbx.example.com/user/1000'], ['reloadxml → +OK [Success]']]),
   ];
 
   for (const [i, file] of examples.entries()) {
     it(`example ${i + 1}`, async () => {
-      const log: unknown[][] = [];
-      const original = console.log;
-      console.log = (...args: unknown[]) => void log.push(args);
-      try {
-        await import(file);
-      } finally {
-        console.log = original;
-      }
+      const log = await consoleLogOfExample(file);
       expect(log.length).toBeGreaterThan(0);
       expectations[i]?.(log);
     });
