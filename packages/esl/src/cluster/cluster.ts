@@ -59,6 +59,8 @@ interface NodeWiring {
   generation: number;
   retry: Backoff;
   timer: NodeJS.Timeout | undefined;
+  /** This node's child of the events counter, resolved once (resolving labels per event costs). */
+  counted: { inc(): void };
   detach: () => void;
 }
 
@@ -133,6 +135,7 @@ export class FreeSwitchCluster extends TypedEmitter<FreeSwitchClusterEvents> {
       generation: 0,
       retry: new Backoff({ minMs: options.retry?.minMs ?? 1000, maxMs: options.retry?.maxMs ?? 30_000 }),
       timer: undefined,
+      counted: this.metrics.events.labels({ node: name }),
       detach: () => {},
     }));
   }
@@ -224,6 +227,7 @@ export class FreeSwitchCluster extends TypedEmitter<FreeSwitchClusterEvents> {
     const onEvent = (event: EslEvent) => {
       const name = event.name;
       if (name !== 'CUSTOM' && !name.startsWith('CHANNEL_')) return;
+      w.counted.inc();
       this.feed({ type: 'event', node: w.name, event });
     };
     const onConnected = (info: { reconnected: boolean }) => {
@@ -303,7 +307,6 @@ export class FreeSwitchCluster extends TypedEmitter<FreeSwitchClusterEvents> {
 
   private feed(input: ClusterInput): void {
     const changes = this.state.apply(input);
-    if (input.type === 'event') this.metrics.events.inc({ node: input.node });
     for (const change of changes) {
       if (change.kind === 'node') {
         this.metrics.up.set({ node: change.node }, change.entry.status === 'up' ? 1 : 0);

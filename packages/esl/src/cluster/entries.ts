@@ -11,7 +11,8 @@ import type {
 // Rows (snapshots) and events (updates) describe the same things with different names: these turn both into
 // one entry shape. Everything here is pure.
 
-type Headers = Readonly<Record<string, string>>;
+/** An event's headers, read one by one: an `EslEvent`'s `headerMap`, the cheapest form to decode. */
+export type Headers = { get(name: string): string | undefined };
 
 const int = (text: string | undefined): number => {
   const n = Number.parseInt(text ?? '', 10);
@@ -27,7 +28,7 @@ function columns<F extends string>(row: Record<string, string>, spec: Record<F, 
 
 /** Seconds since the epoch of an event (`Event-Date-Timestamp` is in microseconds). */
 export function eventSeconds(headers: Headers, fallbackMs: number): number {
-  const micros = Number(headers['Event-Date-Timestamp']);
+  const micros = Number(headers.get('Event-Date-Timestamp'));
   return Number.isFinite(micros) && micros > 0 ? Math.floor(micros / 1e6) : Math.floor(fallbackMs / 1000);
 }
 
@@ -62,23 +63,23 @@ export function linkCallRows(channels: Map<string, ChannelEntry>, calls: CallRow
 
 /** A channel from a CHANNEL_* event, over what was known of it (events carry every channel header). */
 export function channelFromEvent(node: string, h: Headers, previous: ChannelEntry | undefined): ChannelEntry {
-  const created = Number(h['Caller-Channel-Created-Time']);
+  const created = Number(h.get('Caller-Channel-Created-Time'));
   return {
     node,
-    uuid: h['Unique-ID'] ?? previous?.uuid ?? '',
-    direction: h['Call-Direction'] ?? previous?.direction ?? '',
-    name: h['Channel-Name'] ?? previous?.name ?? '',
-    state: h['Channel-State'] ?? previous?.state ?? '',
-    callState: h['Channel-Call-State'] ?? previous?.callState ?? '',
-    cidName: h['Caller-Caller-ID-Name'] ?? previous?.cidName ?? '',
-    cidNum: h['Caller-Caller-ID-Number'] ?? previous?.cidNum ?? '',
-    dest: h['Caller-Destination-Number'] ?? previous?.dest ?? '',
-    context: h['Caller-Context'] ?? previous?.context ?? '',
-    presenceId: h['Channel-Presence-ID'] ?? previous?.presenceId ?? '',
-    callUuid: h['Channel-Call-UUID'] ?? previous?.callUuid ?? '',
+    uuid: h.get('Unique-ID') ?? previous?.uuid ?? '',
+    direction: h.get('Call-Direction') ?? previous?.direction ?? '',
+    name: h.get('Channel-Name') ?? previous?.name ?? '',
+    state: h.get('Channel-State') ?? previous?.state ?? '',
+    callState: h.get('Channel-Call-State') ?? previous?.callState ?? '',
+    cidName: h.get('Caller-Caller-ID-Name') ?? previous?.cidName ?? '',
+    cidNum: h.get('Caller-Caller-ID-Number') ?? previous?.cidNum ?? '',
+    dest: h.get('Caller-Destination-Number') ?? previous?.dest ?? '',
+    context: h.get('Caller-Context') ?? previous?.context ?? '',
+    presenceId: h.get('Channel-Presence-ID') ?? previous?.presenceId ?? '',
+    callUuid: h.get('Channel-Call-UUID') ?? previous?.callUuid ?? '',
     created: created > 0 ? Math.floor(created / 1e6) : (previous?.created ?? 0),
-    application: h.variable_current_application ?? h.Application ?? previous?.application ?? '',
-    accountcode: h.variable_accountcode ?? previous?.accountcode ?? '',
+    application: h.get('variable_current_application') ?? h.get('Application') ?? previous?.application ?? '',
+    accountcode: h.get('variable_accountcode') ?? previous?.accountcode ?? '',
   };
 }
 
@@ -97,20 +98,20 @@ export function registrationFromRow(node: string, row: RegistrationRow): Registr
 
 /** `sofia::register`: `expires` is relative there (seconds from the event), absolute in the snapshot. */
 export function registrationFromEvent(node: string, h: Headers, atMs: number): RegistrationEntry {
-  const contact = h.contact ?? '';
-  const relative = int(h.expires);
+  const contact = h.get('contact') ?? '';
+  const relative = int(h.get('expires'));
   return {
     node,
-    user: h['from-user'] ?? '',
-    realm: h['from-host'] ?? '',
-    callId: h['call-id'] ?? '',
+    user: h.get('from-user') ?? '',
+    realm: h.get('from-host') ?? '',
+    callId: h.get('call-id') ?? '',
     contact,
     expires: relative > 0 ? eventSeconds(h, atMs) + relative : 0,
-    networkIp: h['network-ip'] ?? '',
-    networkPort: h['network-port'] ?? '',
+    networkIp: h.get('network-ip') ?? '',
+    networkPort: h.get('network-port') ?? '',
     networkProto: (/;transport=(\w+)/i.exec(contact)?.[1] ?? 'udp').toLowerCase(),
-    profile: h['profile-name'],
-    userAgent: h['user-agent'],
+    profile: h.get('profile-name'),
+    userAgent: h.get('user-agent'),
   };
 }
 
@@ -151,13 +152,13 @@ export function memberFromRow(node: string, row: Record<string, string>): Member
 export function memberFromEvent(node: string, h: Headers, atMs: number): MemberEntry {
   return {
     node,
-    queue: h['CC-Queue'] ?? '',
-    uuid: h['CC-Member-UUID'] ?? '',
-    sessionUuid: h['CC-Member-Session-UUID'] ?? '',
-    cidNumber: h['CC-Member-CID-Number'] ?? '',
-    cidName: h['CC-Member-CID-Name'] ?? '',
+    queue: h.get('CC-Queue') ?? '',
+    uuid: h.get('CC-Member-UUID') ?? '',
+    sessionUuid: h.get('CC-Member-Session-UUID') ?? '',
+    cidNumber: h.get('CC-Member-CID-Number') ?? '',
+    cidName: h.get('CC-Member-CID-Name') ?? '',
     state: 'Waiting',
     servingAgent: '',
-    joined: int(h['CC-Member-Joined-Time']) || eventSeconds(h, atMs),
+    joined: int(h.get('CC-Member-Joined-Time')) || eventSeconds(h, atMs),
   };
 }

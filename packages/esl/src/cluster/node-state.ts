@@ -2,6 +2,7 @@ import {
   agentFromRow,
   channelFromEvent,
   channelFromRow,
+  type Headers,
   linkCallRows,
   memberFromEvent,
   memberFromRow,
@@ -116,18 +117,19 @@ export class NodeState {
   /** Applies one event; events the view does not use change nothing. `atMs` stands in for a missing date. */
   applyEvent(event: ClusterEventInput, atMs: number, out: ClusterChange[]): void {
     const name = event.name;
-    if (name.startsWith('CHANNEL_')) this.channelEvent(name, event.headers, out);
-    else if (name === 'CUSTOM') {
-      const subclass = event.subclass ?? event.headers['Event-Subclass'];
-      if (subclass === 'callcenter::info') this.callcenterEvent(event.headers, atMs, out);
-      else if (subclass === 'sofia::register') this.register(event.headers, atMs, out);
-      else if (subclass === 'sofia::unregister' || subclass === 'sofia::expire')
-        this.unregister(event.headers, out);
+    if (name !== 'CUSTOM' && !name.startsWith('CHANNEL_')) return;
+    const h = headersOf(event);
+    if (name !== 'CUSTOM') this.channelEvent(name, h, out);
+    else {
+      const subclass = event.subclass ?? h.get('Event-Subclass');
+      if (subclass === 'callcenter::info') this.callcenterEvent(h, atMs, out);
+      else if (subclass === 'sofia::register') this.register(h, atMs, out);
+      else if (subclass === 'sofia::unregister' || subclass === 'sofia::expire') this.unregister(h, out);
     }
   }
 
-  private channelEvent(name: string, h: Readonly<Record<string, string>>, out: ClusterChange[]): void {
-    const uuid = h['Unique-ID'];
+  private channelEvent(name: string, h: Headers, out: ClusterChange[]): void {
+    const uuid = h.get('Unique-ID');
     if (!uuid) return;
     const channels = this.maps.channel;
     const previous = channels.get(uuid);
@@ -146,7 +148,7 @@ export class NodeState {
     out.push({ kind: 'channel', op: previous ? 'update' : 'add', node: this.node, key: uuid, entry });
   }
 
-  private register(h: Readonly<Record<string, string>>, atMs: number, out: ClusterChange[]): void {
+  private register(h: Headers, atMs: number, out: ClusterChange[]): void {
     const entry = registrationFromEvent(this.node, h, atMs);
     if (!entry.user) return;
     const regs = this.maps.registration;
@@ -166,10 +168,10 @@ export class NodeState {
   }
 
   /** `sofia::unregister` (from-user/from-host) and `sofia::expire` (user/host); without a call-id, all of the user's. */
-  private unregister(h: Readonly<Record<string, string>>, out: ClusterChange[]): void {
-    const user = h['from-user'] ?? h.user;
-    const realm = h['from-host'] ?? h.host;
-    const callId = h['call-id'];
+  private unregister(h: Headers, out: ClusterChange[]): void {
+    const user = h.get('from-user') ?? h.get('user');
+    const realm = h.get('from-host') ?? h.get('host');
+    const callId = h.get('call-id');
     for (const [key, old] of this.maps.registration) {
       if (old.user === user && old.realm === realm && (!callId || old.callId === callId)) {
         this.maps.registration.delete(key);
@@ -178,15 +180,15 @@ export class NodeState {
     }
   }
 
-  private callcenterEvent(h: Readonly<Record<string, string>>, atMs: number, out: ClusterChange[]): void {
-    const action = h['CC-Action'];
-    const agentName = h['CC-Agent'] ?? '';
+  private callcenterEvent(h: Headers, atMs: number, out: ClusterChange[]): void {
+    const action = h.get('CC-Action');
+    const agentName = h.get('CC-Agent') ?? '';
     switch (action) {
       case 'agent-status-change':
-        this.updateAgent(agentName, { status: h['CC-Agent-Status'] ?? '' }, out);
+        this.updateAgent(agentName, { status: h.get('CC-Agent-Status') ?? '' }, out);
         return;
       case 'agent-state-change':
-        this.updateAgent(agentName, { state: h['CC-Agent-State'] ?? '' }, out);
+        this.updateAgent(agentName, { state: h.get('CC-Agent-State') ?? '' }, out);
         return;
       case 'member-queue-start': {
         const entry = memberFromEvent(this.node, h, atMs);
@@ -197,16 +199,16 @@ export class NodeState {
         return;
       }
       case 'agent-offering':
-        this.updateMember(h['CC-Member-UUID'], { state: 'Trying' }, out);
+        this.updateMember(h.get('CC-Member-UUID'), { state: 'Trying' }, out);
         return;
       case 'bridge-agent-start':
-        this.updateMember(h['CC-Member-UUID'], { state: 'Answered', servingAgent: agentName }, out);
+        this.updateMember(h.get('CC-Member-UUID'), { state: 'Answered', servingAgent: agentName }, out);
         return;
       case 'bridge-agent-fail':
-        this.updateMember(h['CC-Member-UUID'], { state: 'Waiting', servingAgent: '' }, out);
+        this.updateMember(h.get('CC-Member-UUID'), { state: 'Waiting', servingAgent: '' }, out);
         return;
       case 'member-queue-end': {
-        const uuid = h['CC-Member-UUID'] ?? '';
+        const uuid = h.get('CC-Member-UUID') ?? '';
         const old = this.maps.member.get(uuid);
         if (!old) return;
         this.maps.member.delete(uuid);
@@ -214,9 +216,9 @@ export class NodeState {
         return;
       }
       case 'members-count': {
-        const queue = this.maps.queue.get(h['CC-Queue'] ?? '');
+        const queue = this.maps.queue.get(h.get('CC-Queue') ?? '');
         if (!queue) return;
-        const entry: QueueEntry = { ...queue, members: Number(h['CC-Count']) || 0 };
+        const entry: QueueEntry = { ...queue, members: Number(h.get('CC-Count')) || 0 };
         this.maps.queue.set(queue.name, entry);
         out.push({ kind: 'queue', op: 'update', node: this.node, key: queue.name, entry });
         return;
@@ -253,4 +255,11 @@ function change(
   entry: unknown,
 ): ClusterChange {
   return { kind, op, node, key, entry } as ClusterChange;
+}
+
+/** The headers of an event: its `headerMap` when it has one (an `EslEvent`), else its headers object. */
+function headersOf(event: ClusterEventInput): Headers {
+  if (event.headerMap) return event.headerMap;
+  const headers = event.headers;
+  return { get: (name) => headers[name] };
 }

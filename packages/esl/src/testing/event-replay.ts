@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { EslEvent, type EslEventFormat, EslParser, isEventFrame } from '@pbxkit/esl';
 import type { FakePeer } from './fake-peer.js';
 
@@ -63,8 +62,7 @@ export async function replayFrames(
     p.chunks = [];
     p.bytes = 0;
     if (!peer.isOpen) return;
-    if (!peer.socket.write(data))
-      await Promise.race([once(peer.socket, 'drain'), once(peer.socket, 'close')]);
+    if (!peer.socket.write(data)) await drained(peer);
   };
   for (let r = 0; r < repeat; r++) {
     for (const frame of frames) {
@@ -81,4 +79,17 @@ export async function replayFrames(
   }
   for (let i = 0; i < peers.length; i++) await flush(i);
   return delivered;
+}
+
+/** Resolves when the peer's socket drained or closed, leaving no listener behind (replays wait thousands of times). */
+function drained(peer: FakePeer): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      peer.socket.off('drain', done);
+      peer.socket.off('close', done);
+      resolve();
+    };
+    peer.socket.on('drain', done);
+    peer.socket.on('close', done);
+  });
 }

@@ -376,9 +376,7 @@ export class FakeFreeSwitch implements FakePeerHost {
     this.onApi('show', (args) => showAnswer(args, this.channels.values(), this.registrations.rows()));
     // FreeSWITCH's module_exists answers `true` or `false`, without a newline.
     this.onApi('module_exists', (args) => (args === 'mod_callcenter' && this.callcenter ? 'true' : 'false'));
-    this.onApi('callcenter_config', (args) =>
-      this.callcenter ? this.callcenter.api(args) : '-ERR callcenter_config Command not found!\n',
-    );
+    // callcenter_config: FakeReloads (queue load/reload/unload), which hands the rest to `callcenter`.
     this.onApi('uuid_kill', (args) =>
       this.channels.has(args.split(' ')[0] ?? '') ? '+OK\n' : '-ERR No such channel!\n',
     );

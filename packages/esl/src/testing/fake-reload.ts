@@ -42,7 +42,7 @@ export class FakeReloads {
   readonly queues = new Set<string>();
   private readonly forced: Array<{ match: (command: string) => boolean; reply: string; times: number }> = [];
 
-  constructor(fake: FakeFreeSwitch) {
+  constructor(private readonly fake: FakeFreeSwitch) {
     fake.onApi('reloadxml', () => this.answer('reloadxml', FS_RELOAD_REPLIES.reloadxml));
     fake.onApi('reload', (args) => this.answer(`reload ${args}`, FS_RELOAD_REPLIES.reloadModule));
     fake.onApi('reloadacl', () => this.answer('reloadacl', FS_RELOAD_REPLIES.reloadacl));
@@ -111,7 +111,12 @@ export class FakeReloads {
     const [what, verb, name = ''] = args.split(' ');
     const command = `callcenter_config ${args}`;
     if (what !== 'queue' || !verb || !['load', 'reload', 'unload'].includes(verb)) {
-      return this.answer(command, `-ERR callcenter_config ${args} is not faked\n`);
+      // Lists and agent changes are the fake's mod_callcenter (FakeFreeSwitch.loadCallcenter).
+      const callcenter = this.fake.callcenter;
+      return this.answer(
+        command,
+        callcenter ? callcenter.api(args) : '-ERR callcenter_config Command not found!\n',
+      );
     }
     const reply = this.answer(command, FS_RELOAD_REPLIES.queue);
     if (reply === FS_RELOAD_REPLIES.queue) {
