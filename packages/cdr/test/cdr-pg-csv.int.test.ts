@@ -69,7 +69,7 @@ describe('mod_cdr_pg_csv: spool import, its table as a sink, migration into v_xm
       billsec: 1,
       ip: '127.0.0.1/32',
     });
-    expect((apos?.start_stamp as Date).toISOString()).toBe('2026-12-02T06:47:05.000Z');
+    expect((apos as { start_stamp: Date }).start_stamp.toISOString()).toBe('2026-12-02T06:47:05.000Z');
   });
 
   it('imports them again without storing anything twice', async () => {
@@ -131,7 +131,7 @@ describe('mod_cdr_pg_csv: spool import, its table as a sink, migration into v_xm
     );
     expect(apos).toMatchObject({ accountcode: "it's-acct", node: 'fs1', module: 'mod_cdr_pg_csv' });
     expect(apos?.caller_id_name).toBe('Seán OBrien Jr. Mac'); // FusionPBX's caller-id cleaning, as for XML CDRs
-    expect((apos?.start_stamp as Date).toISOString()).toBe('2026-12-02T06:47:05.000Z');
+    expect((apos as { start_stamp: Date }).start_stamp.toISOString()).toBe('2026-12-02T06:47:05.000Z');
     await writer.close();
   });
 });

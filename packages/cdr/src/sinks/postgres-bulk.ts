@@ -1,4 +1,4 @@
-import type { SqlClient, SqlTarget } from '@pbxkit/core';
+import type { SqlTarget } from '@pbxkit/core';
 import { insertNodes, nodeDdl, nodeOf } from '../fusionpbx/node.js';
 import { type FusionPbxRow, toFusionPbxRow } from '../fusionpbx/row.js';
 import { fusionPbxDdl, V_XML_CDR_COLUMNS } from '../fusionpbx/schema.js';
