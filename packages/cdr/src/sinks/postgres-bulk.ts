@@ -89,11 +89,17 @@ export class PostgresBulkCdrWriter extends SqlSinkBase implements CdrSink {
   }
 }
 
-/** The columns at least one row of the batch fills, `xml_cdr_uuid` first. */
+/** The columns at least one row of the batch fills, `xml_cdr_uuid` first (no per-row allocation). */
 function usedColumns(rows: FusionPbxRow[]): string[] {
-  const used = new Set<string>(['xml_cdr_uuid']);
-  for (const row of rows) {
-    for (const [key, value] of Object.entries(row)) if (value !== null) used.add(key);
+  const used = ['xml_cdr_uuid'];
+  for (const [column] of V_XML_CDR_COLUMNS) {
+    if (column === 'xml_cdr_uuid') continue;
+    for (const row of rows) {
+      if ((row as unknown as Record<string, unknown>)[column] != null) {
+        used.push(column);
+        break;
+      }
+    }
   }
-  return [...used];
+  return used;
 }
