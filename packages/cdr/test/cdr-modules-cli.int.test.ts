@@ -27,6 +27,7 @@ function io(tty = false) {
 describe('pbxkit-cdr csv-import, csv-follow, pg-csv-spool', () => {
   let db: Awaited<ReturnType<typeof ownDatabase>>;
   const q = async (sql: string) => (await db.pool.query(sql)).rows;
+  const common = () => ['--node', 'fs1', '--into', db.url, '--time-zone', 'UTC'];
 
   beforeAll(async () => {
     db = await ownDatabase('cli');
@@ -43,12 +44,7 @@ describe('pbxkit-cdr csv-import, csv-follow, pg-csv-spool', () => {
         join(mods, 'cdr_csv', 'Master.csv.2026-12-02-06-43-31'),
         '--config',
         csvConfig,
-        '--node',
-        'fs1',
-        '--into',
-        db.url,
-        '--time-zone',
-        'UTC',
+        ...common(),
       ],
       run.io,
     );
@@ -71,12 +67,7 @@ describe('pbxkit-cdr csv-import, csv-follow, pg-csv-spool', () => {
         bad,
         '--config',
         pgConfig,
-        '--node',
-        'fs1',
-        '--into',
-        db.url,
-        '--time-zone',
-        'UTC',
+        ...common(),
       ],
       run.io,
     );

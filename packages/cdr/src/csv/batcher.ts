@@ -38,9 +38,12 @@ export function emptyCounts(): ImportCounts {
 /**
  * Collects records into batches and writes each to the sink, counting new and duplicate ones (a sink that
  * cannot count reports every record as imported: the stores are idempotent, so nothing is stored twice).
+ * One batch may be in flight while the next is read and parsed, so the reader and the database work at the
+ * same time; `flush` waits for every write, and a failed write is thrown by the next `add` or `flush`.
  */
 export class RecordBatcher {
   private batch: CdrRecord[] = [];
+  private inFlight: Promise<void> | undefined;
 
   constructor(
     private readonly sink: CdrSink,
@@ -48,11 +51,17 @@ export class RecordBatcher {
     private readonly batchSize = 5000,
   ) {}
 
-  /** Adds a record; resolves once a full batch is stored (so the reader waits while the store is busy). */
+  /** Adds a record; when a batch is full, waits for the previous write (not this one) before going on. */
   async add(record: CdrRecord): Promise<void> {
     this.counts.read++;
     this.batch.push(record);
-    if (this.batch.length >= this.batchSize) await this.flush();
+    if (this.batch.length >= this.batchSize) {
+      await this.inFlight;
+      const write = this.writeBatch();
+      // Marked handled now; the error still reaches whoever awaits it next (add or flush).
+      write.catch(() => {});
+      this.inFlight = write;
+    }
   }
 
   refuse(file: string, line: number, reason: string, text: string): void {
@@ -65,8 +74,14 @@ export class RecordBatcher {
     });
   }
 
-  /** Writes what is waiting. */
+  /** Writes what is waiting and resolves when every write is done. */
   async flush(): Promise<void> {
+    await this.inFlight;
+    this.inFlight = undefined;
+    await this.writeBatch();
+  }
+
+  private async writeBatch(): Promise<void> {
     if (this.batch.length === 0) return;
     const batch = this.batch;
     this.batch = [];

@@ -36,10 +36,12 @@ export type CsvReadResult =
 export class CsvCdrReader {
   private readonly zone: LocalTimeZone;
   private readonly names: Array<string | undefined>;
+  private readonly provided: ReadonlySet<string>;
 
   constructor(private readonly options: CsvCdrReaderOptions) {
     this.zone = new LocalTimeZone(options.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
     this.names = options.template.fields.map((f) => (f.kind === 'var' ? f.name : undefined));
+    this.provided = new Set(this.names.filter((n): n is string => n !== undefined));
   }
 
   read(split: SplitRecord): CsvReadResult {
@@ -58,6 +60,7 @@ export class CsvCdrReader {
       text: split.text,
       file: this.options.file,
       line: split.line,
+      provided: this.provided,
     });
     return { ok: true, record };
   }

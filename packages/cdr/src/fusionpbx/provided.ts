@@ -51,14 +51,19 @@ const SOURCES: Partial<Record<keyof FusionPbxRow, readonly string[]>> = {
  */
 export function restrictToProvided(row: FusionPbxRow, origin: CdrOrigin): FusionPbxRow {
   const out = row as unknown as Record<string, unknown>;
-  for (const column of Object.keys(out) as Array<keyof FusionPbxRow>) {
-    if (column === 'xml_cdr_uuid') continue;
-    if (column === 'leg') {
-      if (!origin.legKnown) out.leg = null;
-      continue;
-    }
-    const sources = SOURCES[column] ?? [column];
-    if (!sources.some((name) => origin.provided.has(name))) out[column] = null;
+  let unprovided = UNPROVIDED.get(origin.provided);
+  if (!unprovided) {
+    unprovided = Object.keys(out).filter((column) => {
+      if (column === 'xml_cdr_uuid' || column === 'leg') return false;
+      const sources = SOURCES[column as keyof FusionPbxRow] ?? [column];
+      return !sources.some((name) => origin.provided.has(name));
+    });
+    UNPROVIDED.set(origin.provided, unprovided);
   }
+  for (const column of unprovided) out[column] = null;
+  if (!origin.legKnown) out.leg = null;
   return row;
 }
+
+/** The columns to null per set of provided variables (one set per template: computed once per file). */
+const UNPROVIDED = new WeakMap<ReadonlySet<string>, string[]>();
