@@ -10,7 +10,7 @@ import {
   ownDatabase,
   sha,
 } from '../../../packages/storage/test/vm-helpers.js';
-import { testS3 } from '../../../scripts/test-env.js';
+import { testDatabaseUrl, testS3 } from '../../../scripts/test-env.js';
 import { configFromEnv } from '../src/config/load.js';
 import { type ReferenceServer, startReferenceServer } from '../src/server.js';
 import { tempDir } from './helpers.js';
@@ -39,7 +39,9 @@ describe('reference server with voicemail configured (PBXKIT_VOICEMAIL_*)', () =
       configFromEnv({
         PBXKIT_PORT: '0',
         PBXKIT_DATA_DIR: join(t.dir, 'data'),
-        PBXKIT_DATABASE_URL: db.url,
+        // The CDR store on the run's database; the voicemail tables in a database of this test's own.
+        PBXKIT_DATABASE_URL: testDatabaseUrl(),
+        PBXKIT_VOICEMAIL_DATABASE_URL: db.url,
         PBXKIT_AUTH_TOKENS: TOKEN,
         PBXKIT_AUTH_LINK_SECRET: LINK_SECRET,
         PBXKIT_STORAGE_INSTANCE_ID: 'pbx-a',

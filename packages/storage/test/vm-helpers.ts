@@ -20,7 +20,21 @@ export async function ownDatabase(
     pool,
     drop: async () => {
       await pool.end();
-      await admin.query(`drop database if exists ${name} with (force)`);
+      // Connections closed a moment ago may still be on their way out (pg's end() resolves before the server
+      // sees them go): drop without force while they finish, so none is killed under a client still ending.
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        try {
+          await admin.query(`drop database if exists ${name}`);
+          break;
+        } catch (err) {
+          if ((err as { code?: string }).code !== '55006' || Date.now() > deadline) {
+            await admin.query(`drop database if exists ${name} with (force)`);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
       await admin.end();
     },
   };

@@ -82,10 +82,11 @@ export async function startVoicemail(
       .catch((err: unknown) => options.logger?.warn({ err }, 'voicemail: notifier not connected yet'));
     agent.start();
     const running = agent;
+    // Closed in reverse: the agent first (its copies finish and publish), then the notifier and the socket.
     closers.push(
-      () => running.stop(),
-      () => notifier.close(),
       () => esl.close(),
+      () => notifier.close(),
+      () => running.stop(),
     );
   }
   const handler = createVoicemailHandler({

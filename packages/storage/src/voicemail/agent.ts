@@ -1,4 +1,4 @@
-import { stat, utimes } from 'node:fs/promises';
+import { readdir, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ErrorReporter, type Logger, MetricsFactory, type Registry, resolveLogger } from '@pbxkit/core';
@@ -215,7 +215,10 @@ export class VoicemailAgent {
     const rows = await this.o.index.list(domain, user, { status: 'any' });
     const profiles = new Set<string>(['default']);
     for (const m of rows) if (m.key) profiles.add(m.key.split('/')[0] as string);
-    for (const p of await this.listLocal('')) profiles.add(p.split('/')[0] as string);
+    // The profiles are the tree's top directories (mwi-update names no profile); walking the whole tree on every
+    // mwi-update would cost a full listing per message left, read or deleted.
+    const top = await readdir(this.o.local.root, { withFileTypes: true }).catch(() => []);
+    for (const entry of top) if (entry.isDirectory() && !entry.name.startsWith('.')) profiles.add(entry.name);
     const local = new Map<string, LocalFile>();
     const shared = new Map<string, SharedObject>();
     for (const profile of profiles) {

@@ -96,6 +96,7 @@ export class PgVoicemailNotifier implements VoicemailNotifier {
   }
 
   private connect(): Promise<pg.Client> {
+    if (this.closed) return Promise.reject(new Error('the voicemail notifier is closed'));
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
       const client = new pg.Client({ connectionString: this.options.connectionString });
