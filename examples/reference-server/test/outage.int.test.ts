@@ -41,7 +41,11 @@ describe('reference server when PostgreSQL is down (a private server of the test
       const stored = delivered(server, 'postgres', calls.length);
       await pg.up();
       await stored; // the dispatcher's next retry (capped backoff: at most 30 s)
-      const up = await healthUntil(server.url, (status) => status === 200);
+      const up = await healthUntil(
+        server.url,
+        // delivered CDRs leave the spool once the CDR archive has them: a moment after the 200
+        (status, body) => status === 200 && body.spool.backlog === 0,
+      );
       expect(up.body).toMatchObject({
         status: 'ok',
         cdrStore: { ok: true, state: 'up' },
