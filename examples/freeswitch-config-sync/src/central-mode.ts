@@ -171,3 +171,23 @@ export async function startCentralMode(config: CentralModeConfig): Promise<Centr
     },
   };
 }
+
+/** `--mode central`: the configuration from the environment, pino logs, a graceful stop on SIGINT/SIGTERM. */
+export async function run(_args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  let config: CentralModeConfig;
+  try {
+    config = centralConfigFromEnv(env);
+  } catch (err) {
+    if (!(err instanceof CentralConfigError)) throw err;
+    process.stderr.write(`freeswitch-config-sync: ${err.message}\n`);
+    process.exit(2);
+  }
+  const { pino } = await import('pino');
+  const logger = pino({ base: { service: 'pbxkit-fs-config-sync', mode: 'central' } });
+  const central = await startCentralMode({ ...config, logger });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      central.close().finally(() => process.exit(0));
+    });
+  }
+}

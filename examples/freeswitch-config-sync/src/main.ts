@@ -6,6 +6,7 @@
  *            with the smallest reload, history/diff/rollback over HTTP (src/node-mode.ts)
  *   publish  beside FusionPBX: render its database to XML, commit and push to the repository the nodes pull
  *            (src/publish-mode.ts)
+ *   central  anywhere: follow every node over ESL and serve the realtime cluster view as JSON (src/central-mode.ts)
  */
 import { parseArgs } from 'node:util';
 
@@ -14,6 +15,7 @@ type Mode = { run(args: string[], env: NodeJS.ProcessEnv): Promise<void> };
 const MODES: Record<string, () => Promise<Mode>> = {
   node: () => import('./node-mode.js'),
   publish: () => import('./publish-mode.js'),
+  central: () => import('./central-mode.js'),
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { FakeFreeSwitch } from '@pbxkit/esl/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -133,5 +135,23 @@ describe('central mode against two fake FreeSWITCH nodes', () => {
     };
     expect(after.registrations.map((r) => r.node)).toEqual(['fs1']);
     expect(after.down).toEqual(['fs2']);
+  });
+});
+
+describe('central mode: the daemon', () => {
+  it('`--mode central` without its settings exits 2 with one line naming the variable', async () => {
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ['--import', 'tsx', main, '--mode', 'central'],
+        { env: { PATH: process.env.PATH ?? '' }, cwd: fileURLToPath(new URL('..', import.meta.url)) },
+        (_err, _stdout, stderr) => resolve({ code: child.exitCode, stderr }),
+      );
+    });
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(
+      'freeswitch-config-sync: FS_ESL_PASSWORD: is required (the event socket password of the nodes)',
+    );
   });
 });
