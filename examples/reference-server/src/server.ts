@@ -85,7 +85,14 @@ export async function startReferenceServer(
       storage,
       ...config.health,
     });
-    const webConsole = createWebConsole({ database, store, cdr, storage, health });
+    const webConsole = createWebConsole({
+      database,
+      store,
+      cdr,
+      storage,
+      health,
+      daemons: config.consoleDaemons,
+    });
     closers.push(() => webConsole.close());
     const listener = createRoutes({
       console: webConsole,

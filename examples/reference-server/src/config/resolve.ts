@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { HttpForwardFormat, HttpForwardSinkOptions, QuarantineLimitOptions } from '@pbxkit/cdr';
 import { type HttpAuthOptions, httpAuthOptionsFromEnv } from '@pbxkit/core';
 import { type StorageConfig, storageConfigFromEnv } from '@pbxkit/storage';
+import { type DaemonTarget, parseDaemonTargets } from '../console/daemons.js';
 import { ConfigError } from './sources.js';
 
 /** The CCP (or any mod_xml_cdr consumer) every CDR is forwarded to, as FreeSWITCH would post it. */
@@ -52,6 +53,11 @@ export interface ReferenceServerConfig {
   authOpen: boolean;
   /** Voicemail (`PBXKIT_VOICEMAIL_*`): `/voicemail` and, with an ESL connection, this node's agent; off when unset. */
   voicemail: VoicemailConfig | undefined;
+  /**
+   * Daemons whose state the console's pipeline page shows (branch-failover, freeswitch-config-sync), by their
+   * health URL: `PBXKIT_CONSOLE_DAEMONS`, `name=url` pairs separated by commas.
+   */
+  consoleDaemons: DaemonTarget[];
   health: {
     /** A sink whose oldest waiting CDR is older than this is stuck: 503. Default 300 s. */
     maxLagMs: number;
@@ -190,6 +196,7 @@ export function resolveConfig(values: Values): ReferenceServerConfig {
     auth,
     authOpen,
     voicemail: voicemailConfig(str, num, databaseUrl, storage),
+    consoleDaemons: parseDaemonTargets(str('PBXKIT_CONSOLE_DAEMONS')),
     health: {
       maxLagMs: num('PBXKIT_HEALTH_MAX_LAG_SECONDS', 300, positive, 'a number of seconds > 0') * 1000,
       minFreeBytes: Math.round(

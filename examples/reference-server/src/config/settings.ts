@@ -53,6 +53,7 @@ export const SETTINGS: readonly Setting[] = [
   s('cdr.forward.retryMaxMs', 'PBXKIT_CDR_FORWARD_RETRY_MAX_MS'),
   s('cdr.forward.timeoutMs', 'PBXKIT_CDR_FORWARD_TIMEOUT_MS'),
 
+  s('console.daemons', 'PBXKIT_CONSOLE_DAEMONS'),
   s('health.maxLagSeconds', 'PBXKIT_HEALTH_MAX_LAG_SECONDS'),
   s('health.minFreeMb', 'PBXKIT_HEALTH_MIN_FREE_MB'),
   s('health.timeoutMs', 'PBXKIT_HEALTH_TIMEOUT_MS'),

@@ -7,6 +7,7 @@ import type { CdrPipeline } from '../wiring/cdr.js';
 import type { Database } from '../wiring/database.js';
 import { createConsoleApi } from './api.js';
 import { CallReader } from './call-detail.js';
+import type { DaemonTarget } from './daemons.js';
 import { PipelineMonitor } from './pipeline.js';
 import { createStaticHandler, isConsolePath } from './static.js';
 
@@ -28,6 +29,8 @@ export function createWebConsole(parts: {
   cdr: CdrPipeline;
   storage: Pick<Storage, 'archiver'>;
   health: () => Promise<HealthReport>;
+  /** Daemons whose `/health` the pipeline page shows (`PBXKIT_CONSOLE_DAEMONS`). */
+  daemons?: readonly DaemonTarget[];
   staticDir?: string;
 }): WebConsole {
   let client: Promise<SqlClient> | undefined;
@@ -50,6 +53,7 @@ export function createWebConsole(parts: {
     storage: parts.storage,
     health: parts.health,
     archive: archive ? { reader: archive.reader, days: () => archiveDays(archive.dir) } : undefined,
+    daemons: parts.daemons,
   });
   const api = createConsoleApi({
     db,

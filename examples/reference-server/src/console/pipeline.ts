@@ -1,6 +1,7 @@
 import { type CdrArchiveReader, type CdrDispatcher, type CdrSpool, repushArchived } from '@pbxkit/cdr';
 import type { ArchiverRun, Storage } from '@pbxkit/storage';
 import type { HealthReport } from '../health.js';
+import { checkDaemons, type DaemonStatus, type DaemonTarget } from './daemons.js';
 import { badRequest, ConsoleRequestError, notFound } from './errors.js';
 import { RateWindow } from './rates.js';
 
@@ -27,6 +28,8 @@ export interface PipelineSnapshot {
   cdrArchive: { days: Array<{ day: string; bytes: number }> } | undefined;
   /** The recording archiver's last passes, newest first. */
   archiverRuns: ArchiverRun[];
+  /** The daemons configured in `PBXKIT_CONSOLE_DAEMONS`, as their health endpoints answer now. */
+  daemons: DaemonStatus[];
 }
 
 const MAX_LISTED = 200;
@@ -55,6 +58,7 @@ export class PipelineMonitor {
       archive:
         | { reader: CdrArchiveReader; days(): Promise<Array<{ day: string; bytes: number }>> }
         | undefined;
+      daemons?: readonly DaemonTarget[];
     },
   ) {
     for (const sink of parts.dispatcher.sinkNames) this.storedWindow(sink);
@@ -86,6 +90,7 @@ export class PipelineMonitor {
       health: await this.parts.health(),
       cdrArchive: this.parts.archive ? { days: await this.parts.archive.days() } : undefined,
       archiverRuns: [...this.runs],
+      daemons: await checkDaemons(this.parts.daemons ?? []),
     };
   }
 

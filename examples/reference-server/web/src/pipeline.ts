@@ -1,5 +1,5 @@
 import { getJson, postJson } from './api.js';
-import { announce, formatBytes, formatTime, h } from './dom.js';
+import { announce, formatBytes, formatTime, h, table } from './dom.js';
 
 interface SinkReport {
   ok: boolean;
@@ -34,6 +34,15 @@ interface Snapshot {
     failed: number;
     bytes: number;
     error?: string;
+  }>;
+  daemons?: Array<{
+    name: string;
+    url: string;
+    ok: boolean;
+    httpStatus?: number;
+    status?: string;
+    detail?: string;
+    checkedAt: string;
   }>;
 }
 /** A storage tier's line of `/health`. */
@@ -388,6 +397,24 @@ function renderSnapshot(snap: Snapshot, onDead: (sink: string) => void): Node[] 
           `${snap.cdrArchive.days.length} days kept, ${formatBytes(snap.cdrArchive.days.reduce((a, d) => a + d.bytes, 0))}: ${snap.cdrArchive.days.map((d) => d.day).join(', ')}`,
         )
       : h('p', { class: 'muted' }, 'No CDR archive (PBXKIT_CDR_ARCHIVE_DAYS=0).'),
+    h('h2', {}, 'Daemons'),
+    snap.daemons?.length
+      ? table(
+          { id: 'daemons' },
+          ['Daemon', 'State', 'Detail', 'Health URL', 'Checked'],
+          snap.daemons.map((d) => [
+            d.name,
+            okText(d.ok, d.status ?? (d.httpStatus ? `HTTP ${d.httpStatus}` : 'unreachable')),
+            d.detail ?? '',
+            d.url,
+            formatTime(d.checkedAt),
+          ]),
+        )
+      : h(
+          'p',
+          { class: 'muted' },
+          'No daemons configured (PBXKIT_CONSOLE_DAEMONS: branch-failover and freeswitch-config-sync health URLs).',
+        ),
   ];
 }
 
