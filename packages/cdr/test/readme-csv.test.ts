@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { FIXTURES_DIR } from '../../../scripts/test-env.js';
 
-const root = resolve(fileURLToPath(import.meta.url), '../../../..');
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('README: the mod_cdr_csv example', () => {
   it('runs against a real Master.csv and prints each caller', async () => {
