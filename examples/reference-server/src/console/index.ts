@@ -46,7 +46,7 @@ export function createWebConsole(parts: {
     return client;
   };
   const table = 'public.v_xml_cdr';
-  const archive = parts.cdr.archiveView;
+  const archive = parts.cdr.archive; // its `reader` and `dir`: the raw XML and re-push source
   const pipeline = new PipelineMonitor({
     spool: parts.cdr.spool,
     dispatcher: parts.cdr.dispatcher,

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import {
   CdrArchive,
-  CdrArchiveReader,
   CdrDispatcher,
   type CdrRequestHandler,
   CdrRetention,
@@ -32,8 +31,6 @@ export interface CdrPipeline {
   spoolDir: string;
   /** Delivered CDRs kept for re-push (`pbxkit-cdr repush --archive <dir>`), unless switched off. */
   archive: CdrArchive | undefined;
-  /** A reader of that archive and its directory (the console's raw XML and re-push source). */
-  archiveView: { dir: string; reader: CdrArchiveReader } | undefined;
   dispatcher: Dispatcher;
   receiver: CdrRequestHandler;
   close(): Promise<void>;
@@ -103,9 +100,6 @@ export async function startCdr(
     spool,
     spoolDir,
     archive,
-    archiveView: config.cdr.archive
-      ? { dir: config.cdr.archive.dir, reader: new CdrArchiveReader(config.cdr.archive.dir) }
-      : undefined,
     dispatcher,
     receiver,
     async close() {
